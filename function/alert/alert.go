@@ -1,0 +1,81 @@
+// Package alert holds the decided alert line that the ledger stores and the
+// notifiers render: the output of evaluation and lifecycle.
+package alert
+
+import "time"
+
+// Severities in order, most severe first.
+var Severities = []string{"critical", "warning", "info"}
+
+// SeverityRank orders severities: lower is more severe; unknown sorts last.
+func SeverityRank(s string) int {
+	for i, v := range Severities {
+		if v == s {
+			return i
+		}
+	}
+	return len(Severities)
+}
+
+// States of an alert in a digest.
+const (
+	Firing   = "firing"
+	Resolved = "resolved"
+)
+
+// Item is one alert line: everything a reader needs to trust it.
+type Item struct {
+	Rule     string `json:"rule"`
+	Template string `json:"template"`
+	Language string `json:"language"`
+	Button   string `json:"button,omitempty"`
+	Severity string `json:"severity"`
+	State    string `json:"state"` // Firing or Resolved
+	Metric   string `json:"metric"`
+	// IsRate makes Value and Baseline render as percentages.
+	IsRate      bool    `json:"is_rate"`
+	Value       float64 `json:"value"`
+	Baseline    float64 `json:"baseline,omitempty"`
+	HasBaseline bool    `json:"has_baseline"`
+	// Volume is the evaluated period's delivered count (sent for
+	// delivery_rate and sent rules): the weight behind Value.
+	Volume int64 `json:"volume"`
+	// Trend is a short sparkline of recent periods, oldest first (e.g. "▇▇▆▁").
+	Trend string `json:"trend,omitempty"`
+	// Summary is the rule's rendered summary line (plain text: notifiers
+	// escape it for their markup).
+	Summary string `json:"summary"`
+	// Since is when the alert started firing; for a resolved alert, Duration
+	// is how long it lasted.
+	Since    time.Time     `json:"since,omitempty"`
+	Duration time.Duration `json:"duration,omitempty"`
+	// Repeat marks a reminder for an alert that is still firing.
+	Repeat bool `json:"repeat,omitempty"`
+}
+
+// Change returns the relative change of Value against Baseline, and false
+// when there is no baseline or it is 0.
+func (it *Item) Change() (float64, bool) {
+	if !it.HasBaseline || it.Baseline == 0 {
+		return 0, false
+	}
+	return (it.Value - it.Baseline) / it.Baseline, true
+}
+
+// Problem is one monitor-health line: a template that could not be checked or
+// a channel that could not be reached.
+type Problem struct {
+	Template string `json:"template,omitempty"`
+	Channel  string `json:"channel,omitempty"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// Key identifies the alert across runs: (rule, template, language[, button]).
+func (it *Item) Key() string {
+	k := it.Rule + "|" + it.Template + "|" + it.Language
+	if it.Button != "" {
+		k += "|" + it.Button
+	}
+	return k
+}
