@@ -1,0 +1,186 @@
+// Package config reads the function's settings from the environment (SPEC §3).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+	_ "time/tzdata" // FC's go1 runtime image may lack a zoneinfo database
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// DefaultEndpoint is the only CAMS region's endpoint.
+const DefaultEndpoint = "https://cams.ap-southeast-1.aliyuncs.com"
+
+// Config is every variable the function reads. The envconfig tags are the
+// variable names; s.yaml must set exactly these (checked by a test).
+type Config struct {
+	AccessKeyID     string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_ID"`
+	AccessKeySecret string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_SECRET"`
+	SecurityToken   string `envconfig:"ALIBABA_CLOUD_SECURITY_TOKEN"`
+
+	// Endpoint is the API's URL. A file:// URL replays recorded API
+	// responses from that directory instead (no credentials, no network).
+	Endpoint     string   `envconfig:"CAMS_ENDPOINT" default:"https://cams.ap-southeast-1.aliyuncs.com"`
+	Region       string   `envconfig:"CAMS_REGION" default:"ap-southeast-1"`
+	QPS          int      `envconfig:"CAMS_QPS" default:"40"`
+	CustSpaceID  string   `envconfig:"CAMS_CUST_SPACE_ID"`
+	IsvCode      string   `envconfig:"CAMS_ISV_CODE"`
+	Templates    []string `envconfig:"CAMS_TEMPLATES"`
+	LookbackDays int      `envconfig:"CAMS_LOOKBACK_DAYS"` // 0: what the rules need
+
+	RulesPath string `envconfig:"RULES_PATH" default:"rules"`
+	StateDir  string `envconfig:"STATE_DIR" default:".state"`
+
+	SlackWebhookURL    string `envconfig:"SLACK_WEBHOOK_URL"`
+	SlackBotToken      string `envconfig:"SLACK_BOT_TOKEN"`
+	SlackChannel       string `envconfig:"SLACK_CHANNEL"`
+	DingTalkWebhookURL string `envconfig:"DINGTALK_WEBHOOK_URL"`
+	DingTalkSecret     string `envconfig:"DINGTALK_SECRET"`
+
+	Timezone string `envconfig:"TIMEZONE" default:"Asia/Shanghai"`
+
+	// Location is Timezone, loaded.
+	Location *time.Location `ignored:"true"`
+}
+
+// Variables lists the names of every variable Config reads, in order.
+func Variables() []string {
+	t := reflect.TypeFor[Config]()
+	var names []string
+	for i := range t.NumField() {
+		if name := t.Field(i).Tag.Get("envconfig"); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// Secrets lists the variables whose values must never be printed.
+var Secrets = []string{
+	"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
+	"SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "DINGTALK_WEBHOOK_URL", "DINGTALK_SECRET",
+}
+
+// Load reads and checks the configuration. Every problem is reported at once;
+// an error never contains a secret's value.
+func Load() (*Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s: cannot read %q as %s", pe.KeyName, pe.Value, pe.TypeName)
+		}
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) check() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	if c.QPS < 1 || c.QPS > 50 {
+		bad("CAMS_QPS", "must be between 1 and 50 (the API allows 50 per account), got %d", c.QPS)
+	}
+	if c.LookbackDays < 0 || c.LookbackDays > 400 {
+		bad("CAMS_LOOKBACK_DAYS", "must be between 0 (automatic) and 400, got %d", c.LookbackDays)
+	}
+	if u, err := url.Parse(c.Endpoint); err != nil || u.Host == "" && u.Scheme != "file" {
+		bad("CAMS_ENDPOINT", "must be a URL such as %s or file://DIR, got %q", DefaultEndpoint, c.Endpoint)
+	} else if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		bad("CAMS_ENDPOINT", "must use https (http is allowed only for loopback test servers), got %q", c.Endpoint)
+	} else if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
+		bad("CAMS_ENDPOINT", "scheme must be https, http (loopback) or file, got %q", u.Scheme)
+	}
+	if strings.TrimSpace(c.Region) == "" {
+		bad("CAMS_REGION", "must not be empty")
+	}
+	for i, t := range c.Templates {
+		c.Templates[i] = strings.TrimSpace(t)
+		if c.Templates[i] == "" {
+			bad("CAMS_TEMPLATES", "item %d is empty (a stray comma?)", i+1)
+		}
+	}
+	if c.RulesPath == "" {
+		bad("RULES_PATH", "must not be empty")
+	}
+	if c.StateDir == "" {
+		bad("STATE_DIR", "must not be empty")
+	}
+	if c.SlackWebhookURL != "" {
+		if err := CheckWebhook(c.SlackWebhookURL); err != nil {
+			bad("SLACK_WEBHOOK_URL", "%v", err)
+		}
+		if c.SlackBotToken != "" {
+			bad("SLACK_BOT_TOKEN", "set either SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN, not both")
+		}
+	}
+	if (c.SlackBotToken == "") != (c.SlackChannel == "") {
+		bad("SLACK_CHANNEL", "SLACK_BOT_TOKEN and SLACK_CHANNEL go together")
+	}
+	if c.DingTalkWebhookURL != "" {
+		if err := CheckWebhook(c.DingTalkWebhookURL); err != nil {
+			bad("DINGTALK_WEBHOOK_URL", "%v", err)
+		}
+	} else if c.DingTalkSecret != "" {
+		bad("DINGTALK_SECRET", "is set but DINGTALK_WEBHOOK_URL is not")
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		bad("TIMEZONE", "unknown time zone %q", c.Timezone)
+	}
+	c.Location = loc
+	return errors.Join(errs...)
+}
+
+// CheckWebhook requires https, except for loopback hosts that tests use. The
+// error shows the URL redacted.
+func CheckWebhook(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("not a URL: %s", Redact(raw))
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && IsLoopback(u.Hostname())) {
+		return nil
+	}
+	return fmt.Errorf("must use https (http only for loopback hosts): %s", Redact(raw))
+}
+
+// IsLoopback reports whether host is localhost, 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Redact shows a URL as scheme, host and first path segment, hiding tokens
+// that webhooks carry in their path or query.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "<redacted URL>"
+	}
+	out := u.Scheme + "://" + u.Host
+	seg := strings.SplitN(strings.TrimPrefix(u.EscapedPath(), "/"), "/", 2)
+	if seg[0] != "" {
+		out += "/" + seg[0]
+		if len(seg) > 1 || u.RawQuery != "" {
+			out += "/…"
+		}
+	} else if u.RawQuery != "" {
+		out += "/…"
+	}
+	return out
+}
