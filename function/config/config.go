@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -70,6 +71,13 @@ var Secrets = []string{
 // Load reads and checks the configuration. Every problem is reported at once;
 // an error never contains a secret's value.
 func Load() (*Config, error) {
+	// An empty variable means "not set": s.yaml and shells pass empty
+	// values for options left out, and those must get the defaults.
+	for _, name := range Variables() {
+		if v, ok := os.LookupEnv(name); ok && strings.TrimSpace(v) == "" {
+			os.Unsetenv(name)
+		}
+	}
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
 		var pe *envconfig.ParseError

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"github.com/cams-alert/cams-alert/function/cams"
+	"github.com/cams-alert/cams-alert/function/config"
+	"github.com/cams-alert/cams-alert/function/monitor"
+	"github.com/cams-alert/cams-alert/function/notify/console"
+	"github.com/cams-alert/cams-alert/function/rules"
+)
+
+// Exit codes of SPEC §4.
+const (
+	exitOK     = 0
+	exitFailed = 1 // a template not checked, or a notification undelivered
+	exitConfig = 2 // bad configuration or rules: nothing fetched or sent
+)
+
+const usage = `usage: cams-alert COMMAND [FLAGS]
+
+commands:
+  run [--at TIME] [--dry-run] [--json] [--budget DURATION]
+                         one cycle, exactly what the timer does
+  validate               check configuration and rules; exit 2 on any problem
+  test [FILES]           run rule unit tests (default: testdata/rules/*_test.yaml)
+  backtest --days N [--at TIME]
+                         when each alert would have fired and resolved; sends nothing
+
+Configuration is read from the environment: see README.md.
+`
+
+// environ is what differs between FC and a terminal.
+type environ struct {
+	creds *fccontext.Credentials // FC's role credentials for this invocation
+}
+
+type runFlags struct {
+	at     time.Time
+	dryRun bool
+	json   bool
+	budget time.Duration
+}
+
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitConfig
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(ctx, args, stdout, stderr)
+	case "validate":
+		return cmdValidate(args, stdout, stderr)
+	case "test":
+		return cmdTest(args, stdout, stderr)
+	case "backtest":
+		return cmdBacktest(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+	return exitConfig
+}
+
+// timeFlag parses RFC 3339.
+type timeFlag struct{ t *time.Time }
+
+func (f timeFlag) String() string {
+	if f.t == nil || f.t.IsZero() {
+		return ""
+	}
+	return f.t.Format(time.RFC3339)
+}
+
+func (f timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("want RFC 3339, such as 2026-11-24T09:00:00+08:00")
+	}
+	*f.t = t
+	return nil
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(timeFlag{&f.at}, "at", "evaluate as if it were this moment (RFC 3339)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "send nothing, leave the ledger untouched, print the messages")
+	fs.BoolVar(&f.json, "json", false, "print the run summary as JSON on stdout")
+	fs.DurationVar(&f.budget, "budget", 10*time.Minute, "time budget for the run (FC: the function's deadline)")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "run: unexpected argument %q\n", fs.Arg(0))
+		return exitConfig
+	}
+	if f.at.IsZero() {
+		f.at = time.Now()
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.budget)
+	defer cancel()
+	out := stdout
+	if f.json {
+		out = stderr // stdout carries only the summary
+	}
+	sum, code, err := runOnce(ctx, environ{}, f, out, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return code
+	}
+	if f.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(sum)
+	} else {
+		printSummary(stdout, sum)
+	}
+	return code
+}
+
+// setup loads and checks everything a run needs, before anything is fetched.
+type setup struct {
+	cfg   *config.Config
+	rules *rules.Set
+	log   *slog.Logger
+}
+
+func load(stderr io.Writer) (*setup, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	set, err := rules.Load(cfg.RulesPath, lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return &setup{cfg: cfg, rules: set, log: slog.New(slog.NewTextHandler(stderr, nil))}, nil
+}
+
+// runOnce is one cycle; out receives dry-run messages.
+func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer) (*monitor.Summary, int, error) {
+	s, err := load(stderr)
+	if err != nil {
+		return nil, exitConfig, err
+	}
+	src, err := source(s.cfg, env)
+	if err != nil {
+		return nil, exitConfig, err
+	}
+	var mu sync.Mutex
+	channels, defaults, err := channels(s.cfg, s.rules, f.dryRun, func(name string) *console.Notifier {
+		return console.New(name, out, &mu)
+	})
+	if err != nil {
+		return nil, exitConfig, err
+	}
+	deps := &monitor.Deps{Source: src, Rules: s.rules, Templates: s.cfg.Templates,
+		LookbackDays: s.cfg.LookbackDays, Location: s.cfg.Location, Workers: 2 * s.cfg.QPS, Log: s.log}
+	reserve := 30 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		reserve = min(reserve, time.Until(dl)/4)
+	}
+	ev, err := monitor.Evaluate(ctx, deps, monitor.Options{At: f.at, Reserve: reserve})
+	if err != nil {
+		return nil, exitFailed, err
+	}
+	// Delivery gets the reserve even when fetching used up the budget.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(reserve, 10*time.Second))
+	defer cancel()
+	sum, err := monitor.Deliver(dctx, ev, &monitor.Delivery{Channels: channels, Default: defaults,
+		StateDir: s.cfg.StateDir, DryRun: f.dryRun, Location: s.cfg.Location, Log: s.log}, time.Now())
+	if err != nil {
+		return sum, exitFailed, err
+	}
+	if !sum.OK() {
+		return sum, exitFailed, nil
+	}
+	return sum, exitOK, nil
+}
+
+// source picks the replay directory for file:// endpoints, else the API.
+func source(cfg *config.Config, env environ) (cams.Source, error) {
+	u, _ := url.Parse(cfg.Endpoint)
+	if u.Scheme == "file" {
+		return &cams.Replay{Dir: u.Host + u.Path}, nil
+	}
+	o := cams.Options{Endpoint: cfg.Endpoint, Region: cfg.Region, CustSpaceID: cfg.CustSpaceID,
+		IsvCode: cfg.IsvCode, QPS: cfg.QPS, AccessKeyID: cfg.AccessKeyID,
+		AccessKeySecret: cfg.AccessKeySecret, SecurityToken: cfg.SecurityToken}
+	if env.creds != nil {
+		o.AccessKeyID, o.AccessKeySecret, o.SecurityToken = env.creds.AccessKeyId, env.creds.AccessKeySecret, env.creds.SecurityToken
+	}
+	return cams.New(o)
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "validate: unexpected argument %q\n", args[0])
+		return exitConfig
+	}
+	s, err := load(stderr)
+	if err != nil {
+		printErr(stderr, err)
+		return exitConfig
+	}
+	if _, _, err := channels(s.cfg, s.rules, false, nil); err != nil {
+		printErr(stderr, err)
+		return exitConfig
+	}
+	fmt.Fprintf(stdout, "ok: %d rules, %d channels (%s)\n", len(s.rules.Rules), len(s.rules.Channels), s.cfg.RulesPath)
+	return exitOK
+}
+
+// printErr prints one problem per line (rules diagnostics are already
+// file:line:col: message).
+func printErr(w io.Writer, err error) {
+	var ds rules.Diagnostics
+	if errors.As(err, &ds) {
+		for _, d := range ds {
+			fmt.Fprintln(w, d.String())
+		}
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			fmt.Fprintln(w, e)
+		}
+		return
+	}
+	fmt.Fprintln(w, err)
+}
+
+func printSummary(w io.Writer, s *monitor.Summary) {
+	fmt.Fprintf(w, "\nperiod %s → %s · %d templates checked · %d API calls (%d retries)\n",
+		s.Period.Start.Format(time.RFC3339), s.Period.End.Format(time.RFC3339), s.Templates, s.APICalls, s.Retries)
+	var firing, resolved, silenced int
+	for _, a := range s.Alerts {
+		switch {
+		case a.Silenced != "":
+			silenced++
+		case a.State == "firing":
+			firing++
+		default:
+			resolved++
+		}
+	}
+	fmt.Fprintf(w, "alerts: %d firing, %d resolved, %d silenced · notifications: %d sent, %d failed, %d pending\n",
+		firing, resolved, silenced, s.Notifications.Sent, s.Notifications.Failed, s.Notifications.Pending)
+	for _, e := range s.Errors {
+		fmt.Fprintf(w, "not checked: %s\n", e.String())
+	}
+}

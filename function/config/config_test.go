@@ -1,0 +1,125 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// clearEnv blanks every variable so the host's environment cannot leak in.
+func clearEnv(t *testing.T) {
+	for _, v := range Variables() {
+		t.Setenv(v, "")
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	clearEnv(t)
+	// t.Setenv("X", "") leaves X set (to empty), which envconfig treats as
+	// a value; defaults apply only to unset variables, so unset them here.
+	for _, v := range []string{"CAMS_ENDPOINT", "CAMS_REGION", "CAMS_QPS", "RULES_PATH", "STATE_DIR", "TIMEZONE"} {
+		unset(t, v)
+	}
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Endpoint != DefaultEndpoint || c.Region != "ap-southeast-1" || c.QPS != 40 ||
+		c.RulesPath != "rules" || c.StateDir != ".state" || c.Location.String() != "Asia/Shanghai" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	const secret = "hooks-secret-T0KEN-123"
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string // substrings of the error
+	}{
+		{"qps not a number", map[string]string{"CAMS_QPS": "fast"}, []string{"CAMS_QPS", `"fast"`, "int"}},
+		{"qps over the API limit", map[string]string{"CAMS_QPS": "51"}, []string{"CAMS_QPS", "between 1 and 50"}},
+		{"qps zero", map[string]string{"CAMS_QPS": "0"}, []string{"CAMS_QPS"}},
+		{"plain http endpoint", map[string]string{"CAMS_ENDPOINT": "http://cams.example.com"}, []string{"CAMS_ENDPOINT", "https"}},
+		{"bad scheme", map[string]string{"CAMS_ENDPOINT": "ftp://x.example.com"}, []string{"CAMS_ENDPOINT", "scheme"}},
+		{"unknown zone", map[string]string{"TIMEZONE": "Mars/Olympus"}, []string{"TIMEZONE", "Mars/Olympus"}},
+		{"empty template item", map[string]string{"CAMS_TEMPLATES": "A,,B"}, []string{"CAMS_TEMPLATES", "item 2"}},
+		{"slack webhook over http", map[string]string{"SLACK_WEBHOOK_URL": "http://hooks.slack.com/services/" + secret},
+			[]string{"SLACK_WEBHOOK_URL", "https", "hooks.slack.com/services/…"}},
+		{"bot token without channel", map[string]string{"SLACK_BOT_TOKEN": secret}, []string{"SLACK_CHANNEL"}},
+		{"ding secret without url", map[string]string{"DINGTALK_SECRET": secret}, []string{"DINGTALK_SECRET", "DINGTALK_WEBHOOK_URL"}},
+		{"lookback negative", map[string]string{"CAMS_LOOKBACK_DAYS": "-1"}, []string{"CAMS_LOOKBACK_DAYS"}},
+		{"two problems at once", map[string]string{"CAMS_QPS": "99", "TIMEZONE": "Nowhere"}, []string{"CAMS_QPS", "TIMEZONE"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			unset(t, "CAMS_ENDPOINT")
+			unset(t, "CAMS_QPS")
+			unset(t, "TIMEZONE")
+			unset(t, "CAMS_REGION")
+			unset(t, "RULES_PATH")
+			unset(t, "STATE_DIR")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, err := Load()
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error leaks a secret: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoopbackAndRedact(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://oapi.dingtalk.com/robot/send?access_token=abc", true},
+		{"http://127.0.0.1:8080/hook", true},
+		{"http://127.9.9.9/hook", true},
+		{"http://[::1]:9/hook", true},
+		{"http://localhost:9/hook", true},
+		{"http://10.0.0.1/hook", false},
+		{"http://hooks.slack.com/x", false},
+		{"hooks.slack.com/x", false},
+	} {
+		if err := CheckWebhook(tc.url); (err == nil) != tc.ok {
+			t.Errorf("CheckWebhook(%q) = %v, want ok=%v", tc.url, err, tc.ok)
+		}
+	}
+	for in, want := range map[string]string{
+		"https://hooks.slack.com/services/T000/B000/XXXX":          "https://hooks.slack.com/services/…",
+		"https://oapi.dingtalk.com/robot/send?access_token=abc123": "https://oapi.dingtalk.com/robot/…",
+		"https://example.com?token=x":                              "https://example.com/…",
+		"::not a url":                                              "<redacted URL>",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestVariablesListsEveryField(t *testing.T) {
+	vars := Variables()
+	if len(vars) != 18 {
+		t.Errorf("Variables() = %d names %v, want 18", len(vars), vars)
+	}
+	for _, s := range Secrets {
+		found := false
+		for _, v := range vars {
+			found = found || v == s
+		}
+		if !found {
+			t.Errorf("secret %s is not a config variable", s)
+		}
+	}
+}

@@ -1,0 +1,287 @@
+// Package monitor runs one cycle: fetch → evaluate → decide → deliver. It is
+// what the timer runs on FC and what `run` runs locally.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cams-alert/cams-alert/function/alert"
+	"github.com/cams-alert/cams-alert/function/cams"
+	"github.com/cams-alert/cams-alert/function/metrics"
+	"github.com/cams-alert/cams-alert/function/rules"
+)
+
+// Deps is what a cycle works with; main wires it.
+type Deps struct {
+	Source cams.Source
+	Rules  *rules.Set
+	// Templates to check; empty = discover with ListChatappTemplate.
+	Templates []string
+	// LookbackDays overrides what the rules need (0 = automatic).
+	LookbackDays int
+	Location     *time.Location
+	// Workers is the fetch concurrency (default: enough that latency does
+	// not bound the rate limit).
+	Workers int
+	Log     *slog.Logger
+}
+
+// Options are the per-run settings.
+type Options struct {
+	// At is the evaluation moment: the evaluated period is the latest
+	// complete period ending at or before it.
+	At time.Time
+	// Reserve is the time kept back from the context's deadline for
+	// deciding and delivering; fetching stops when it is reached.
+	Reserve time.Duration
+}
+
+// Evaluation is what the fetch and evaluate stages found.
+type Evaluation struct {
+	At        time.Time
+	Period    metrics.Window
+	Templates int
+	Calls     int64
+	Retries   int64
+	Results   []Result
+	Errors    []Error
+	// Empty counts templates whose every query returned no data at all.
+	Empty int
+}
+
+// Result is one firing or resolved alert with its rule.
+type Result struct {
+	rules.Result
+	Silenced string // silence reason, empty when not silenced
+}
+
+// Error is a template that could not be checked.
+type Error struct {
+	Template string `json:"template"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// Unchecked is the code of templates left out because the run's time budget
+// ran out.
+const Unchecked = "Budget.Exhausted"
+
+// Evaluate fetches every template and evaluates the rules on it as soon as
+// its metrics arrive, keeping only the results: memory does not grow with the
+// history of templates already done.
+func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ev := &Evaluation{At: opt.At}
+	templates := d.Templates
+	if len(templates) == 0 {
+		list, err := d.Source.ListTemplates(ctx)
+		if err != nil {
+			ev.Errors = append(ev.Errors, toError("", err))
+			ev.Calls, ev.Retries = d.Source.Stats()
+			return ev, nil
+		}
+		for _, t := range list {
+			templates = append(templates, t.Code)
+		}
+		templates = dedupe(templates)
+		log.Info("discovered templates", "count", len(templates))
+	}
+	grans := d.Rules.Granularities()
+	queries := make(map[metrics.Granularity]cams.Query, len(grans))
+	for _, g := range grans {
+		n := d.Rules.Lookback(g)
+		if d.LookbackDays > 0 {
+			n = max(n, int(time.Duration(d.LookbackDays)*24*time.Hour/g.Step()))
+		}
+		// Two extra buckets: the API's boundaries need not match ours.
+		start := opt.At.Add(-time.Duration(n+2) * g.Step())
+		queries[g] = cams.Query{Granularity: g, Start: start, End: opt.At}
+	}
+	loc := d.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	// The summary's period: the evaluated DAILY (or first) window, learned
+	// from the first template that has data.
+	var periodOnce sync.Once
+	setPeriod := func(w metrics.Window) { periodOnce.Do(func() { ev.Period = w }) }
+
+	workers := d.Workers
+	if workers <= 0 {
+		workers = 16
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		jobs = make(chan string)
+	)
+	deadline, hasDeadline := ctx.Deadline()
+	stopAt := deadline.Add(-opt.Reserve)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for code := range jobs {
+				res, empty, err := checkTemplate(ctx, d, queries, grans, code, loc, opt.At, setPeriod)
+				mu.Lock()
+				if err != nil {
+					ev.Errors = append(ev.Errors, toError(code, err))
+					log.Warn("template not checked", "template", code, "error", err)
+				} else {
+					ev.Templates++
+					if empty {
+						ev.Empty++
+					}
+					ev.Results = append(ev.Results, res...)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	var unchecked []string
+	for i, code := range templates {
+		if ctx.Err() != nil || (hasDeadline && time.Now().After(stopAt)) {
+			unchecked = templates[i:]
+			break
+		}
+		select {
+		case jobs <- code:
+		case <-ctx.Done():
+			unchecked = templates[i:]
+		}
+		if unchecked != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	for _, code := range unchecked {
+		ev.Errors = append(ev.Errors, Error{Template: code, Code: Unchecked,
+			Message: "not checked: the run's time budget ran out before this template was fetched"})
+	}
+	if ev.Period.End.IsZero() && len(grans) > 0 {
+		ev.Period = metrics.GridFor(grans[0], loc).Latest(opt.At)
+	}
+	ev.Calls, ev.Retries = d.Source.Stats()
+	sortResults(ev.Results)
+	sort.SliceStable(ev.Errors, func(i, j int) bool { return ev.Errors[i].Template < ev.Errors[j].Template })
+	return ev, nil
+}
+
+// checkTemplate fetches one template at every granularity the rules need and
+// evaluates it; nothing of its history outlives this call.
+func checkTemplate(ctx context.Context, d *Deps, queries map[metrics.Granularity]cams.Query,
+	grans []metrics.Granularity, code string, loc *time.Location, at time.Time,
+	setPeriod func(metrics.Window)) (out []Result, empty bool, err error) {
+	empty = true
+	for gi, g := range grans {
+		q := queries[g]
+		q.Template = code
+		series, err := d.Source.Metrics(ctx, q)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(series) > 0 {
+			empty = false
+		}
+		grid := metrics.GridFor(g, loc, series...)
+		w := grid.Latest(at)
+		if gi == 0 && len(series) > 0 {
+			setPeriod(w)
+		}
+		for _, s := range series {
+			for _, r := range d.Rules.Evaluate(s, w) {
+				res := Result{Result: r}
+				if reason, ok := d.Rules.Silenced(&r, at); ok {
+					res.Silenced = reason
+				}
+				out = append(out, res)
+			}
+		}
+	}
+	return out, empty, nil
+}
+
+func toError(template string, err error) Error {
+	var ae *cams.APIError
+	if errors.As(err, &ae) {
+		return Error{Template: template, Code: ae.Code, Message: ae.Message}
+	}
+	code := "Error"
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		code = Unchecked
+	}
+	return Error{Template: template, Code: code, Message: err.Error()}
+}
+
+func dedupe(s []string) []string {
+	seen := make(map[string]bool, len(s))
+	out := s[:0]
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func sortResults(rs []Result) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := &rs[i], &rs[j]
+		if ra, rb := alert.SeverityRank(a.Rule.Severity), alert.SeverityRank(b.Rule.Severity); ra != rb {
+			return ra < rb
+		}
+		if a.Volume != b.Volume {
+			return a.Volume > b.Volume
+		}
+		if a.Key != b.Key {
+			return a.Key.String() < b.Key.String()
+		}
+		if a.Rule.Name != b.Rule.Name {
+			return a.Rule.Name < b.Rule.Name
+		}
+		return a.Button < b.Button
+	})
+}
+
+// Item converts a result into the alert line that the ledger stores and the
+// notifiers render.
+func Item(r *Result) alert.Item {
+	it := alert.Item{
+		Rule: r.Rule.Name, Template: r.Key.Template, Language: r.Key.Language, Button: r.Button,
+		Severity: r.Rule.Severity, State: r.State, Metric: r.Rule.Metric,
+		IsRate: metrics.IsRate(r.Rule.Metric), Value: clean(r.Value), Baseline: clean(r.Baseline),
+		HasBaseline: r.HasBaseline, Volume: r.Volume, Trend: r.Trend, Summary: r.Summary,
+		Since: r.Since, Duration: r.Duration,
+	}
+	if it.Metric == "" {
+		it.Metric = "expr"
+	}
+	return it
+}
+
+func clean(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
+
+// String describes an error for logs and health messages.
+func (e Error) String() string {
+	if e.Template == "" {
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("template %s: %s: %s", e.Template, e.Code, e.Message)
+}
