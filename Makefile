@@ -47,13 +47,40 @@ fuzz: FUZZTIME = 2m
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -count 1 $(PKGS)
 
-## package: dist/code.zip with main at its root, for s deploy
+## package: dist/code.zip for s deploy: main (linux/amd64) and rules/ at its root (no `zip` needed)
 package: build
-	cd dist && rm -f code.zip && mkdir -p pkg && cp main pkg/main && cp -r ../rules pkg/rules && cd pkg && zip -qr ../code.zip main rules
+	$(GO) run ./function/tools/zip -o dist/code.zip dist/main=main rules=rules
 
-## deploy: s deploy (needs credentials and the internet; never run in CI)
-deploy: package
-	npx --yes @serverless-devs/s@3.1.10 deploy -y
+# Serverless Devs, pinned; s.yaml's pre-deploy action runs `make package`.
+S ?= npx --yes @serverless-devs/s@3.1.10
+
+## deploy: s deploy with your `s config add` credentials (needs the internet; never run in CI)
+deploy:
+	$(S) deploy -y
+
+# Inputs for `s preview` in deploy-check: recognisable DUMMY values shaped like real ones.
+PREVIEW_ENV := STATE_BUCKET=dummy-state-bucket \
+	SLACK_WEBHOOK_URL=https://hooks.slack.invalid/services/TDUMMY/BDUMMY/DUMMY \
+	SLACK_BOT_TOKEN=xoxb-DUMMY SLACK_CHANNEL=C0DUMMY \
+	DINGTALK_WEBHOOK_URL='https://oapi.dingtalk.invalid/robot/send?access_token=DUMMY' \
+	DINGTALK_SECRET=SECDUMMY
+
+## deploy-check: render s.yaml with `s preview` (no credentials), validate it against the fc3 schema,
+## check it against the config and the RAM policy, and check dist/code.zip (CI runs it; installs Node.js if missing)
+deploy-check: package
+	@command -v npx >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "deploy-check: installing Node.js and npm (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	  else echo "deploy-check needs Node.js 18+ with npx: install nodejs and npm"; exit 1; fi; }
+	@echo "s preview (temporary HOME, no credentials, dummy secrets) > dist/preview.json"
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp s.yaml "$$tmp/" && \
+	cache=$$(npm config get cache 2>/dev/null) && userconfig=$$(npm config get userconfig 2>/dev/null) && \
+	( cd "$$tmp" && env -u ALIBABA_CLOUD_ACCESS_KEY_ID -u ALIBABA_CLOUD_ACCESS_KEY_SECRET -u ALIBABA_CLOUD_SECURITY_TOKEN \
+	    HOME="$$tmp" npm_config_cache="$$cache" npm_config_userconfig="$$userconfig" npm_config_update_notifier=false \
+	    $(PREVIEW_ENV) $(S) preview -o json --silent ) > dist/preview.json || { cat dist/preview.json; exit 1; }
+	$(PREVIEW_ENV) CAMS_ALERT_PREVIEW=$(CURDIR)/dist/preview.json CAMS_ALERT_ZIP=$(CURDIR)/dist/code.zip \
+	  $(GO) test -count=1 -v ./function/deploy
 
 clean:
 	rm -rf dist .state
