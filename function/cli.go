@@ -121,7 +121,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	sum, code, err := runOnce(ctx, environ{}, f, out, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "error: %v\n", err)
+		printErr(stderr, err)
 		return code
 	}
 	if f.json {
@@ -129,7 +129,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(sum)
 	} else {
-		printSummary(stdout, sum)
+		printSummary(stdout, sum, f.dryRun)
 	}
 	return code
 }
@@ -246,9 +246,9 @@ func printErr(w io.Writer, err error) {
 	fmt.Fprintln(w, err)
 }
 
-func printSummary(w io.Writer, s *monitor.Summary) {
+func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 	fmt.Fprintf(w, "\nperiod %s → %s · %d templates checked · %d API calls (%d retries)\n",
-		s.Period.Start.Format(time.RFC3339), s.Period.End.Format(time.RFC3339), s.Templates, s.APICalls, s.Retries)
+		s.Period.Start.In(s.At.Location()).Format(time.RFC3339), s.Period.End.In(s.At.Location()).Format(time.RFC3339), s.Templates, s.APICalls, s.Retries)
 	var firing, resolved, silenced int
 	for _, a := range s.Alerts {
 		switch {
@@ -260,8 +260,12 @@ func printSummary(w io.Writer, s *monitor.Summary) {
 			resolved++
 		}
 	}
-	fmt.Fprintf(w, "alerts: %d firing, %d resolved, %d silenced · notifications: %d sent, %d failed, %d pending\n",
-		firing, resolved, silenced, s.Notifications.Sent, s.Notifications.Failed, s.Notifications.Pending)
+	fmt.Fprintf(w, "alerts: %d firing, %d resolved, %d silenced · ", firing, resolved, silenced)
+	if dryRun {
+		fmt.Fprintf(w, "dry run: %d notifications would be sent, nothing was sent or recorded\n", s.Notifications.Sent)
+	} else {
+		fmt.Fprintf(w, "notifications: %d sent, %d failed, %d pending\n", s.Notifications.Sent, s.Notifications.Failed, s.Notifications.Pending)
+	}
 	for _, e := range s.Errors {
 		fmt.Fprintf(w, "not checked: %s\n", e.String())
 	}

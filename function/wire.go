@@ -30,6 +30,8 @@ const (
 // and the monitor-health message: the environment's channels when set, else
 // the rules' `defaults.notify`. A dry run swaps every notifier for a console.
 func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) *console.Notifier) (map[string]monitor.Channel, []string, error) {
+	// The monitor decides which resolutions are due (per rule and channel);
+	// the notifiers render whatever they are handed.
 	out := map[string]monitor.Channel{}
 	var defaults []string
 	client := &http.Client{Timeout: 15 * time.Second}
@@ -50,10 +52,10 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 		switch c.Type {
 		case "slack":
 			n, err = slack.New(slack.Config{Name: name, WebhookURL: c.WebhookURL, BotToken: c.BotToken,
-				Channel: c.SlackChannel, HTTPClient: client})
+				Channel: c.SlackChannel, HTTPClient: client, SendResolved: true})
 		case "dingtalk":
 			n, err = dingtalk.New(dingtalk.Config{Name: name, WebhookURL: c.WebhookURL, Secret: c.Secret,
-				AtMobiles: c.AtMobiles, AtUserIDs: c.AtUserIDs, HTTPClient: client})
+				AtMobiles: c.AtMobiles, AtUserIDs: c.AtUserIDs, HTTPClient: client, SendResolved: true})
 		default:
 			err = fmt.Errorf("unknown type %q", c.Type)
 		}
@@ -64,7 +66,7 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	if cfg.SlackWebhookURL != "" || cfg.SlackBotToken != "" {
 		if _, taken := out[envSlack]; !taken {
 			n, err := slack.New(slack.Config{Name: envSlack, WebhookURL: cfg.SlackWebhookURL,
-				BotToken: cfg.SlackBotToken, Channel: cfg.SlackChannel, HTTPClient: client})
+				BotToken: cfg.SlackBotToken, Channel: cfg.SlackChannel, HTTPClient: client, SendResolved: true})
 			if e := add(envSlack, n, err, nil); e != nil {
 				errs = append(errs, e)
 			}
@@ -74,7 +76,7 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	if cfg.DingTalkWebhookURL != "" {
 		if _, taken := out[envDingTalk]; !taken {
 			n, err := dingtalk.New(dingtalk.Config{Name: envDingTalk, WebhookURL: cfg.DingTalkWebhookURL,
-				Secret: cfg.DingTalkSecret, HTTPClient: client})
+				Secret: cfg.DingTalkSecret, HTTPClient: client, SendResolved: true})
 			if e := add(envDingTalk, n, err, nil); e != nil {
 				errs = append(errs, e)
 			}

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cams-alert/cams-alert/function/cams"
+	"github.com/cams-alert/cams-alert/function/cams/camstest"
+	"github.com/cams-alert/cams-alert/function/config"
+	"github.com/cams-alert/cams-alert/function/metrics"
+	"github.com/cams-alert/cams-alert/function/monitor"
+	"github.com/cams-alert/cams-alert/function/notify/notifytest"
+)
+
+const sampleAt = "2026-11-24T09:00:00+08:00"
+
+// The bundled sample's true incidents (see function/sim/sample).
+var wantFiring = []string{
+	"delivery-rate-drop 1100DLV0006 id",
+	"read-rate-drop 1100SHOP0001 en",
+	"dead-url-button 1100FLASH0002 en",
+	"sends-stopped 1100WEEK0003 en",
+}
+
+type rig struct {
+	cams  *camstest.Server
+	slack *notifytest.Slack
+	ding  *notifytest.DingTalk
+	state string
+	// secrets are recognisable values that must never be printed.
+	secrets []string
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	const dingSecret = "SECdingRobotSecret0123456789"
+	r := &rig{
+		cams:  camstest.New(t),
+		slack: notifytest.NewSlack(t),
+		ding:  notifytest.NewDingTalk(t, dingSecret),
+		state: t.TempDir(),
+	}
+	if err := r.cams.LoadDir("../testdata/sample"); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range config.Variables() {
+		t.Setenv(v, "")
+	}
+	env := map[string]string{
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     camstest.AccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": camstest.AccessKeySecret,
+		"CAMS_ENDPOINT":                   r.cams.URL(),
+		"RULES_PATH":                      "../rules",
+		"STATE_DIR":                       r.state,
+		"SLACK_WEBHOOK_URL":               r.slack.WebhookURL,
+		"DINGTALK_WEBHOOK_URL":            r.ding.WebhookURL,
+		"DINGTALK_SECRET":                 dingSecret,
+		"TIMEZONE":                        "Asia/Shanghai",
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	r.secrets = []string{camstest.AccessKeySecret, r.slack.WebhookToken, r.ding.AccessToken, dingSecret}
+	return r
+}
+
+// run runs the CLI in-process and decodes the --json summary.
+func (r *rig) run(t *testing.T, args ...string) (int, *monitor.Summary, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := cli(context.Background(), append([]string{"run", "--json"}, args...), &stdout, &stderr)
+	r.checkNoSecrets(t, stdout.String()+stderr.String())
+	var sum monitor.Summary
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("stdout is not one JSON summary: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	return code, &sum, stderr.String()
+}
+
+func (r *rig) checkNoSecrets(t *testing.T, out string) {
+	t.Helper()
+	for _, s := range r.secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("output leaks secret %q", s[:6]+"…")
+		}
+	}
+}
+
+func firing(s *monitor.Summary) []string {
+	var out []string
+	for _, a := range s.Alerts {
+		if a.State == "firing" {
+			out = append(out, a.Rule+" "+a.Template+" "+a.Language)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestEndToEnd(t *testing.T) {
+	r := newRig(t)
+	r.cams.Fail("1100NEWS0007", 400, "Ram.PermissionDeny", "You are not authorized to perform the operation.")
+
+	code, sum, stderr := r.run(t, "--at", sampleAt)
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d (one template denied)\n%s", code, exitFailed, stderr)
+	}
+	want := slices.Clone(wantFiring)
+	slices.Sort(want)
+	if got := firing(sum); !slices.Equal(got, want) {
+		t.Errorf("firing alerts:\n got %q\nwant %q", got, want)
+	}
+	if sum.Templates != 6 {
+		t.Errorf("templates checked = %d, want 6 of 7 (one denied)", sum.Templates)
+	}
+	if len(sum.Errors) != 1 || sum.Errors[0].Template != "1100NEWS0007" || sum.Errors[0].Code != "Ram.PermissionDeny" {
+		t.Errorf("errors = %+v, want the denied template", sum.Errors)
+	}
+	// Permission errors are permanent: asked once, not retried.
+	if n := r.cams.Count("GetChatappTemplateMetric", "1100NEWS0007"); n != 1 {
+		t.Errorf("denied template asked %d times, want 1", n)
+	}
+	wantPeriod := time.Date(2026, 11, 23, 0, 0, 0, 0, time.FixedZone("", 8*3600))
+	if !sum.Period.Start.Equal(wantPeriod) || !sum.Period.End.Equal(wantPeriod.AddDate(0, 0, 1)) {
+		t.Errorf("period = %v–%v, want the day of %v", sum.Period.Start, sum.Period.End, wantPeriod)
+	}
+	if sum.Notifications.Sent != 8 || sum.Notifications.Pending != 0 || sum.Notifications.Failed != 0 {
+		t.Errorf("notifications = %+v, want 4 alerts × 2 channels sent", sum.Notifications)
+	}
+	if sum.APICalls < 8 {
+		t.Errorf("api_calls = %d, want at least one list and seven metric calls", sum.APICalls)
+	}
+
+	// One digest per channel, with every alert and the health note.
+	sm := r.slack.Messages()
+	if len(sm) != 1 {
+		t.Fatalf("slack got %d messages, want 1 digest; problems: %v", len(sm), r.slack.Problems())
+	}
+	text := sm[0].BlockText()
+	for _, w := range []string{"1100DLV0006", "1100SHOP0001", "1100FLASH0002", "1100WEEK0003", "1100NEWS0007", "Ram.PermissionDeny"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("slack digest lacks %q:\n%s", w, text)
+		}
+	}
+	for _, quiet := range []string{"1100BURST0004", "1100TINY0005"} {
+		if strings.Contains(text, quiet) {
+			t.Errorf("slack digest mentions %s, which had no incident", quiet)
+		}
+	}
+	dm := r.ding.Messages()
+	if len(dm) != 1 || len(r.ding.Problems()) != 0 {
+		t.Fatalf("dingtalk got %d messages (problems %v), want 1 signed digest", len(dm), r.ding.Problems())
+	}
+	if !strings.Contains(dm[0].Text, "1100SHOP0001") || !strings.Contains(dm[0].Text, "Ram.PermissionDeny") {
+		t.Errorf("dingtalk digest incomplete:\n%s", dm[0].Text)
+	}
+
+	// A rerun of the same moment (a manual rerun, an FC retry) sends nothing.
+	code, sum, _ = r.run(t, "--at", sampleAt)
+	if sum.Notifications.Sent != 0 || len(r.slack.Messages()) != 1 || len(r.ding.Messages()) != 1 {
+		t.Errorf("rerun sent again: %+v, slack %d, dingtalk %d", sum.Notifications, len(r.slack.Messages()), len(r.ding.Messages()))
+	}
+	if code != exitFailed {
+		t.Errorf("rerun exit %d, want %d (the template is still denied)", code, exitFailed)
+	}
+}
+
+// TestRecoveryResolves: the day after, the read rate is back; the resolved
+// message follows, once.
+func TestRecoveryResolves(t *testing.T) {
+	r := newRig(t)
+	if code, _, stderr := r.run(t, "--at", sampleAt); code != exitOK {
+		t.Fatalf("first run exit %d\n%s", code, stderr)
+	}
+	// Every template sends one more, normal, day.
+	files, _ := filepath.Glob("../testdata/sample/1100*.json")
+	var series []*metrics.Series
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss, err := cams.Decode(body, metrics.Daily)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ss {
+			last := s.Periods[len(s.Periods)-1]
+			next := s.Periods[len(s.Periods)-2] // a normal day, one day later
+			next.Start, next.End = last.End, last.End.Add(24*time.Hour)
+			s.Periods = append(s.Periods, next)
+		}
+		series = append(series, ss...)
+	}
+	r.cams.SetSeries(series...)
+
+	code, sum, stderr := r.run(t, "--at", "2026-11-25T09:00:00+08:00")
+	var resolved []string
+	for _, a := range sum.Alerts {
+		if a.State == "resolved" {
+			resolved = append(resolved, a.Rule+" "+a.Template+" "+a.Language)
+		}
+	}
+	if !slices.Contains(resolved, "read-rate-drop 1100SHOP0001 en") {
+		t.Fatalf("resolved = %q, want read-rate-drop 1100SHOP0001 en (exit %d)\n%s", resolved, code, stderr)
+	}
+	msgs := r.slack.Messages()
+	last := msgs[len(msgs)-1].BlockText()
+	if !strings.Contains(strings.ToLower(last), "resolved") || !strings.Contains(last, "1100SHOP0001") {
+		t.Errorf("no resolved message after recovery:\n%s", last)
+	}
+	before := len(msgs)
+	r.run(t, "--at", "2026-11-25T09:00:00+08:00")
+	if after := len(r.slack.Messages()); after != before {
+		t.Errorf("rerun after recovery sent %d more messages", after-before)
+	}
+}
+
+// TestDryRunTouchesNothing: --dry-run posts nothing and writes no ledger.
+func TestDryRunTouchesNothing(t *testing.T) {
+	r := newRig(t)
+	var stdout, stderr bytes.Buffer
+	code := cli(context.Background(), []string{"run", "--dry-run", "--at", sampleAt}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	if r.slack.Requests() != 0 || r.ding.Requests() != 0 {
+		t.Errorf("dry run posted: slack %d, dingtalk %d", r.slack.Requests(), r.ding.Requests())
+	}
+	if entries, _ := os.ReadDir(r.state); len(entries) != 0 {
+		t.Errorf("dry run wrote to STATE_DIR: %v", entries)
+	}
+	out := stdout.String()
+	for _, w := range []string{"would send to slack", "would send to dingtalk", "1100SHOP0001"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("dry-run output lacks %q", w)
+		}
+	}
+	r.checkNoSecrets(t, out+stderr.String())
+}
+
+func TestBadConfigExitsTwoAndFetchesNothing(t *testing.T) {
+	r := newRig(t)
+	t.Setenv("CAMS_QPS", "500")
+	var stdout, stderr bytes.Buffer
+	if code := cli(context.Background(), []string{"run", "--at", sampleAt}, &stdout, &stderr); code != exitConfig {
+		t.Errorf("exit %d, want %d", code, exitConfig)
+	}
+	if !strings.Contains(stderr.String(), "CAMS_QPS") {
+		t.Errorf("error does not name CAMS_QPS: %s", stderr.String())
+	}
+	if r.cams.Requests() != 0 || r.slack.Requests() != 0 {
+		t.Errorf("bad config still fetched (%d) or sent (%d)", r.cams.Requests(), r.slack.Requests())
+	}
+}
+
+// TestBinary runs the built dist/main-equivalent as a process: the exit code
+// and the JSON on stdout are the contract with FC-less users and scripts.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	r := newRig(t)
+	r.cams.Fail("1100NEWS0007", 400, "Ram.PermissionDeny", "You are not authorized to perform the operation.")
+	bin := filepath.Join(t.TempDir(), "main")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "run", "--at", sampleAt, "--json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err == nil || !errorsAs(err, &ee) || ee.ExitCode() != exitFailed {
+		t.Fatalf("exit: %v, want %d\n%s", err, exitFailed, stderr.String())
+	}
+	r.checkNoSecrets(t, stdout.String()+stderr.String())
+	var raw map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout.String())
+	}
+	for _, k := range []string{"at", "period", "templates", "api_calls", "retries", "alerts", "notifications", "errors"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("summary lacks %q", k)
+		}
+	}
+	if len(r.slack.Messages()) != 1 || len(r.ding.Messages()) != 1 {
+		t.Errorf("binary run posted slack %d, dingtalk %d; want one digest each", len(r.slack.Messages()), len(r.ding.Messages()))
+	}
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
