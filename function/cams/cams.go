@@ -1,0 +1,538 @@
+// Package cams calls the Chatapp Message Service (CAMS) API: the metrics of
+// WhatsApp marketing templates (GetChatappTemplateMetric) and the list of
+// templates (ListChatappTemplate), through the v1 Alibaba Cloud SDK's common
+// request, with client-side rate limiting, retries and strict error mapping.
+// Replay serves the same calls from recorded responses.
+package cams
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+
+	"github.com/cams-alert/cams-alert/function/metrics"
+)
+
+// Defaults of Options.
+const (
+	DefaultEndpoint       = "https://cams.ap-southeast-1.aliyuncs.com"
+	DefaultRegion         = "ap-southeast-1"
+	DefaultQPS            = 40
+	MaxQPS                = 50 // GetChatappTemplateMetric's documented limit
+	TemplatesQPS          = 5  // ListChatappTemplate's documented limit
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultReadTimeout    = 10 * time.Second
+	DefaultMaxRetries     = 4
+
+	Product     = "cams"
+	APIVersion  = "2020-06-06"
+	WhatsApp    = "WHATSAPP"
+	Marketing   = "MARKETING"
+	pageSize    = 50
+	maxPages    = 1000
+	backoffBase = 200 * time.Millisecond
+	backoffCap  = 5 * time.Second
+	captureMax  = 1 << 20
+)
+
+// Options configure a Client. Zero values take the defaults above.
+type Options struct {
+	Endpoint string // URL, e.g. https://cams.ap-southeast-1.aliyuncs.com or http://127.0.0.1:9000
+	Region   string
+
+	AccessKeyID, AccessKeySecret, SecurityToken string
+
+	CustSpaceID, IsvCode string
+
+	QPS int // GetChatappTemplateMetric budget, 1-50 (0: 40; above 50: 50)
+
+	ConnectTimeout, ReadTimeout time.Duration
+
+	// MaxRetries is the number of retries of a retryable failure
+	// (0: DefaultMaxRetries; negative: none).
+	MaxRetries int
+}
+
+// Query asks for one template's metrics.
+type Query struct {
+	Template    string
+	Language    string // empty: all languages
+	Granularity metrics.Granularity
+	Start, End  time.Time
+}
+
+// Template is one entry of ListChatappTemplate.
+type Template struct {
+	Code, Name, Language, Category, AuditStatus string
+	Type                                        string // TemplateType; empty means WHATSAPP
+}
+
+// Source is where metrics come from: the API (Client) or recordings (Replay).
+type Source interface {
+	Metrics(ctx context.Context, q Query) ([]*metrics.Series, error)
+	ListTemplates(ctx context.Context) ([]Template, error)
+	Stats() (calls, retries int64)
+}
+
+var (
+	_ Source = (*Client)(nil)
+	_ Source = (*Replay)(nil)
+)
+
+// Client calls CAMS. It is safe for concurrent use: calls share the rate
+// limiters and the call counters. Build a new one when credentials change.
+type Client struct {
+	opts       Options
+	domain     string // host[:port]
+	scheme     string // HTTP or HTTPS
+	maxRetries int
+	redact     *redactor
+	transport  http.RoundTripper
+
+	metricLimit   *Limiter
+	templateLimit *Limiter
+
+	calls, retries atomic.Int64
+	panics         atomic.Int64 // SDK panics recovered
+
+	mu   sync.Mutex
+	idle []*conn
+
+	// hooks for tests
+	sleep  func(ctx context.Context, d time.Duration) error
+	jitter func() float64
+}
+
+// New checks the options and builds a client. It makes no call.
+func New(o Options) (*Client, error) {
+	if o.AccessKeyID == "" || o.AccessKeySecret == "" {
+		var missing []string
+		if o.AccessKeyID == "" {
+			missing = append(missing, "ALIBABA_CLOUD_ACCESS_KEY_ID")
+		}
+		if o.AccessKeySecret == "" {
+			missing = append(missing, "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+		}
+		return nil, fmt.Errorf("cams: missing credentials: set %s (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials)",
+			strings.Join(missing, " and "))
+	}
+	if o.Endpoint == "" {
+		o.Endpoint = DefaultEndpoint
+	}
+	u, err := url.Parse(o.Endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("cams: endpoint %q: want an http(s) URL such as %s", redactURL(o.Endpoint), DefaultEndpoint)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return nil, fmt.Errorf("cams: endpoint %q: want scheme://host[:port] only", redactURL(o.Endpoint))
+	}
+	if o.Region == "" {
+		o.Region = DefaultRegion
+	}
+	if o.QPS <= 0 {
+		o.QPS = DefaultQPS
+	}
+	if o.QPS > MaxQPS {
+		o.QPS = MaxQPS
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	maxRetries := o.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = DefaultMaxRetries
+	} else if maxRetries < 0 {
+		maxRetries = 0
+	}
+	c := &Client{
+		opts: o, domain: u.Host, scheme: strings.ToUpper(u.Scheme), maxRetries: maxRetries,
+		redact:        newRedactor(o.AccessKeySecret, o.SecurityToken, o.AccessKeyID),
+		metricLimit:   NewLimiter(o.QPS),
+		templateLimit: NewLimiter(TemplatesQPS),
+		sleep:         sleepCtx,
+		jitter:        rand.Float64,
+	}
+	c.transport = &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   o.ConnectTimeout,
+		MaxIdleConnsPerHost:   MaxQPS,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: o.ReadTimeout,
+		ForceAttemptHTTP2:     true,
+	}
+	// Build one SDK client now so that a bad region fails here.
+	cn, err := c.newConn()
+	if err != nil {
+		return nil, fmt.Errorf("cams: %s", c.redact.clean(err.Error()))
+	}
+	c.idle = append(c.idle, cn)
+	return c, nil
+}
+
+func redactURL(s string) string {
+	if i := strings.IndexAny(s, "?#@"); i >= 0 {
+		return s[:i] + "…"
+	}
+	return s
+}
+
+// conn is one SDK client. The SDK mutates its client on every call (timeouts,
+// TLS settings), so a conn serves one call at a time; the Client keeps a pool
+// of them, all sharing one HTTP transport.
+type conn struct {
+	sdk *sdk.Client
+	rt  *callTransport
+}
+
+// callTransport gives the SDK's requests the caller's context and keeps a copy
+// of the response status and body, which the Client decodes itself (the SDK
+// reports no error for an HTTP 200 with an error Code, and can panic on some
+// error bodies).
+type callTransport struct {
+	base   http.RoundTripper
+	ctx    context.Context
+	status int
+	body   bytes.Buffer
+}
+
+func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.ctx != nil {
+		req = req.WithContext(t.ctx)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	t.status = resp.StatusCode
+	resp.Body = &teeBody{ReadCloser: resp.Body, buf: &t.body}
+	return resp, nil
+}
+
+type teeBody struct {
+	io.ReadCloser
+	buf *bytes.Buffer
+}
+
+func (b *teeBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if room := captureMax - b.buf.Len(); room > 0 && n > 0 {
+		b.buf.Write(p[:min(n, room)])
+	}
+	return n, err
+}
+
+func (c *Client) newConn() (*conn, error) {
+	rt := &callTransport{base: c.transport}
+	cfg := sdk.NewConfig()
+	cfg.AutoRetry = false // the Client retries, with backoff and rate limiting
+	cfg.Scheme = c.scheme
+	cfg.Transport = rt
+	var client *sdk.Client
+	var err error
+	if c.opts.SecurityToken != "" {
+		client, err = sdk.NewClientWithOptions(c.opts.Region, cfg, &credentials.StsTokenCredential{
+			AccessKeyId: c.opts.AccessKeyID, AccessKeySecret: c.opts.AccessKeySecret, AccessKeyStsToken: c.opts.SecurityToken})
+	} else {
+		client, err = sdk.NewClientWithOptions(c.opts.Region, cfg, &credentials.AccessKeyCredential{
+			AccessKeyId: c.opts.AccessKeyID, AccessKeySecret: c.opts.AccessKeySecret})
+	}
+	if err != nil {
+		return nil, err
+	}
+	client.SetReadTimeout(c.opts.ReadTimeout)
+	client.SetConnectTimeout(c.opts.ConnectTimeout)
+	client.SetCloseTrace(true)
+	return &conn{sdk: client, rt: rt}, nil
+}
+
+func (c *Client) getConn() (*conn, error) {
+	c.mu.Lock()
+	if n := len(c.idle); n > 0 {
+		cn := c.idle[n-1]
+		c.idle = c.idle[:n-1]
+		c.mu.Unlock()
+		return cn, nil
+	}
+	c.mu.Unlock()
+	return c.newConn()
+}
+
+func (c *Client) putConn(cn *conn) {
+	cn.rt.ctx = nil
+	cn.rt.body.Reset()
+	cn.rt.status = 0
+	c.mu.Lock()
+	c.idle = append(c.idle, cn)
+	c.mu.Unlock()
+}
+
+// Stats returns the number of API calls made (each attempt counts) and how
+// many of them were retries.
+func (c *Client) Stats() (calls, retries int64) { return c.calls.Load(), c.retries.Load() }
+
+// Limiter returns the rate limiter of GetChatappTemplateMetric.
+func (c *Client) Limiter() *Limiter { return c.metricLimit }
+
+// once makes one call and returns the response body of a successful one.
+// Every failure, including a panic inside the SDK, is an *APIError.
+func (c *Client) once(ctx context.Context, api string, params map[string]string) (env *envelope, err error) {
+	cn, err := c.getConn()
+	if err != nil {
+		return nil, &APIError{Code: CodeSDK, Message: c.redact.clean(err.Error())}
+	}
+	panicked := false
+	defer func() {
+		if !panicked {
+			c.putConn(cn)
+		} // a conn whose SDK call panicked is dropped
+	}()
+	cn.rt.ctx = ctx
+	cn.rt.body.Reset()
+	cn.rt.status = 0
+
+	req := requests.NewCommonRequest()
+	req.Method = requests.POST
+	req.Scheme = c.scheme
+	req.Domain = c.domain
+	req.Product = Product
+	req.Version = APIVersion
+	req.ApiName = api
+	req.RegionId = c.opts.Region
+	for k, v := range params {
+		req.QueryParams[k] = v
+	}
+
+	var sdkErr error
+	var resp interface{ GetHttpContentBytes() []byte }
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				panicked = true
+				c.panics.Add(1)
+				sdkErr = &APIError{Code: CodeSDKPanic, Message: c.redact.clean(fmt.Sprint(r))}
+			}
+		}()
+		r, err := cn.sdk.ProcessCommonRequest(req)
+		if r != nil {
+			resp = r
+		}
+		sdkErr = err
+	}()
+
+	status, body := cn.rt.status, cn.rt.body.Bytes()
+	if resp != nil && len(resp.GetHttpContentBytes()) > 0 {
+		body = resp.GetHttpContentBytes()
+	}
+	if sdkErr != nil {
+		if ctx.Err() != nil {
+			return nil, ctxError(ctx, nil)
+		}
+		ae := c.redact.fromError(sdkErr)
+		if status != 0 && len(body) > 0 && (ae.Code == CodeSDKPanic || ae.Code == CodeSDK || ae.HTTPStatus == 0) {
+			// The SDK failed on a response that arrived: read it ourselves.
+			if _, pe := parseEnvelope(body, status); pe != nil {
+				pe.Message = c.redact.clean(pe.Message)
+				return nil, pe
+			}
+		}
+		if ae.HTTPStatus == 0 {
+			ae.HTTPStatus = status
+		}
+		return nil, ae
+	}
+	env, ae := parseEnvelope(body, status)
+	if ae != nil {
+		ae.Message = c.redact.clean(ae.Message)
+		return nil, ae
+	}
+	if status < 200 || status > 299 {
+		return nil, &APIError{Code: fmt.Sprintf("HTTP.%d", status), HTTPStatus: status, RequestID: string(env.RequestID)}
+	}
+	return env, nil
+}
+
+func ctxError(ctx context.Context, last *APIError) *APIError {
+	code := CodeCanceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		code = CodeDeadline
+	}
+	ae := &APIError{Code: code, Message: ctx.Err().Error(), err: ctx.Err()}
+	if last != nil {
+		ae.Message += "; last error: " + last.Code
+		if last.Message != "" {
+			ae.Message += ": " + last.Message
+		}
+		ae.RequestID, ae.HTTPStatus = last.RequestID, last.HTTPStatus
+	}
+	return ae
+}
+
+// call makes a call with rate limiting and retries. It returns the last
+// *APIError when it gives up: on a permanent error, after MaxRetries retries,
+// when ctx is done, or when the next backoff would outlast ctx's deadline.
+func (c *Client) call(ctx context.Context, lim *Limiter, api, template string, params map[string]string) (*envelope, error) {
+	var last *APIError
+	for attempt := 0; ; attempt++ {
+		if err := lim.Wait(ctx); err != nil {
+			if last != nil && ctx.Err() == nil {
+				return nil, last // the next turn comes after the deadline
+			}
+			ae := ctxError(ctx, last)
+			if ctx.Err() == nil { // Wait saw the deadline coming
+				ae.Code, ae.Message, ae.err = CodeDeadline, "rate limit turn comes after the context deadline", context.DeadlineExceeded
+			}
+			ae.API, ae.Template = api, template
+			return nil, ae
+		}
+		c.calls.Add(1)
+		if attempt > 0 {
+			c.retries.Add(1)
+		}
+		env, err := c.once(ctx, api, params)
+		if err == nil {
+			return env, nil
+		}
+		ae := err.(*APIError)
+		ae.API, ae.Template = api, template
+		if ae.Throttled() {
+			lim.Throttled()
+		}
+		if ae.Code == CodeCanceled || ae.Code == CodeDeadline {
+			if last != nil {
+				ae = ctxError(ctx, last)
+				ae.API, ae.Template = api, template
+			}
+			return nil, ae
+		}
+		last = ae
+		if !ae.Retryable() || attempt >= c.maxRetries {
+			return nil, ae
+		}
+		d := c.backoff(attempt)
+		if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
+			return nil, ae
+		}
+		if err := c.sleep(ctx, d); err != nil {
+			return nil, ae
+		}
+	}
+}
+
+// backoff is the wait before retry attempt+1: exponential from 200ms, capped
+// at 5s, with jitter over the upper half.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := backoffBase << min(attempt, 10)
+	if d > backoffCap {
+		d = backoffCap
+	}
+	return d/2 + time.Duration(c.jitter()*float64(d/2))
+}
+
+func (c *Client) scope(p map[string]string) {
+	if c.opts.CustSpaceID != "" {
+		p["CustSpaceId"] = c.opts.CustSpaceID
+	}
+	if c.opts.IsvCode != "" {
+		p["IsvCode"] = c.opts.IsvCode
+	}
+}
+
+// Metrics fetches one template's metrics over [q.Start, q.End) and returns one
+// normalized series per language. Failures are *APIError. When some buckets
+// of an otherwise good answer are rejected (see Decode), it returns the
+// series of the other buckets together with an *APIError whose Code is
+// Response.InvalidData: callers that treat every error as "not checked" stay
+// safe.
+func (c *Client) Metrics(ctx context.Context, q Query) ([]*metrics.Series, error) {
+	if q.Template == "" {
+		return nil, &APIError{API: APIMetric, Code: "MissingTemplateCode", Message: "no template code"}
+	}
+	g := q.Granularity
+	if g == "" {
+		g = metrics.Daily
+	}
+	if !g.Valid() {
+		return nil, &APIError{API: APIMetric, Template: q.Template, Code: "InvalidGranularity",
+			Message: fmt.Sprintf("granularity %q: want DAILY or HALF_HOUR", g)}
+	}
+	if !q.End.After(q.Start) {
+		return nil, &APIError{API: APIMetric, Template: q.Template, Code: "InvalidTimeRange",
+			Message: "End must be after Start"}
+	}
+	p := map[string]string{
+		"TemplateCode": q.Template,
+		"Start":        strconv.FormatInt(q.Start.UnixMilli(), 10),
+		"End":          strconv.FormatInt(q.End.UnixMilli(), 10),
+		"Granularity":  string(g),
+		"TemplateType": WhatsApp,
+	}
+	if q.Language != "" {
+		p["Language"] = q.Language
+	}
+	c.scope(p)
+	env, err := c.call(ctx, c.metricLimit, APIMetric, q.Template, p)
+	if err != nil {
+		return nil, err
+	}
+	series, derr := decodeData(env.Data, g, q.Template)
+	if derr != nil {
+		return series, &APIError{API: APIMetric, Template: q.Template, Code: CodeInvalidData,
+			Message: truncate(strings.ReplaceAll(derr.Error(), "\n", "; "), 1000), RequestID: string(env.RequestID), HTTPStatus: 200, err: derr}
+	}
+	return series, nil
+}
+
+// ListTemplates lists the approved WhatsApp MARKETING templates, page by page
+// (50 a page) until the API's Total is reached, at most 5 calls per second.
+func (c *Client) ListTemplates(ctx context.Context) ([]Template, error) {
+	var out []Template
+	seen := 0
+	for index := 1; index <= maxPages; index++ {
+		p := map[string]string{
+			"Page":         fmt.Sprintf(`{"Index":%d,"Size":%d}`, index, pageSize),
+			"AuditStatus":  "pass",
+			"Category":     Marketing,
+			"TemplateType": WhatsApp,
+		}
+		c.scope(p)
+		env, err := c.call(ctx, c.templateLimit, APITemplates, "", p)
+		if err != nil {
+			return nil, err
+		}
+		page, total, err := decodeTemplates(env)
+		if err != nil {
+			ae := err.(*APIError)
+			ae.API, ae.RequestID, ae.HTTPStatus = APITemplates, string(env.RequestID), 200
+			return nil, ae
+		}
+		seen += len(page)
+		for _, t := range page {
+			if t.Monitored() {
+				out = append(out, t)
+			}
+		}
+		if len(page) == 0 || (total >= 0 && int64(seen) >= total) || (total < 0 && len(page) < pageSize) {
+			break
+		}
+	}
+	return out, nil
+}
