@@ -1,0 +1,119 @@
+package ledger
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLockContention(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Lock(dir)
+	var le *LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("second Lock: want *LockedError, got %v", err)
+	}
+	if le.PID != os.Getpid() || le.Path != filepath.Join(dir, LockFileName) || time.Since(le.Since) > time.Minute {
+		t.Errorf("LockedError %+v", le)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "locked by pid") || !strings.Contains(msg, le.Path) {
+		t.Errorf("unclear message: %s", msg)
+	}
+	unlock()
+	unlock() // idempotent
+	u2, err := Lock(dir)
+	if err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	}
+	u2()
+	if _, err := os.Stat(filepath.Join(dir, LockFileName)); !os.IsNotExist(err) {
+		t.Error("lock file left after unlock")
+	}
+}
+
+func TestLockStale(t *testing.T) {
+	old := time.Now().Add(-StaleAfter - time.Minute)
+	tests := []struct {
+		name    string
+		content string
+		mtime   time.Time
+		taken   bool
+	}{
+		{"stale by content", `{"pid":999999,"host":"dead","created":"` + old.UTC().Format(time.RFC3339) + `","token":"x"}`, time.Now(), true},
+		{"fresh by content", `{"pid":999999,"host":"alive","created":"` + time.Now().UTC().Format(time.RFC3339) + `","token":"x"}`, old, false},
+		{"garbage, old mtime (died mid-write)", ``, old, true},
+		{"garbage, fresh mtime", `{"pi`, time.Now(), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, LockFileName)
+			os.WriteFile(p, []byte(tc.content), 0o644)
+			os.Chtimes(p, tc.mtime, tc.mtime)
+			unlock, err := Lock(dir)
+			if tc.taken {
+				if err != nil {
+					t.Fatalf("stale lock not taken over: %v", err)
+				}
+				b, _ := os.ReadFile(p)
+				if !strings.Contains(string(b), `"pid":`) || strings.Contains(string(b), "999999") {
+					t.Errorf("lock file now %s", b)
+				}
+				unlock()
+				ents, _ := os.ReadDir(dir)
+				if len(ents) != 0 {
+					t.Errorf("left %v", ents)
+				}
+				return
+			}
+			var le *LockedError
+			if !errors.As(err, &le) {
+				t.Fatalf("fresh lock: want *LockedError, got %v", err)
+			}
+		})
+	}
+}
+
+// A run that outlives StaleAfter and is taken over must not remove the new
+// holder's lock when it finally unlocks.
+func TestUnlockAfterTakeover(t *testing.T) {
+	dir := t.TempDir()
+	slow, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
+	defer func() { clock = time.Now }()
+	next, err := Lock(dir)
+	if err != nil {
+		t.Fatalf("takeover: %v", err)
+	}
+	clock = time.Now
+	slow()
+	if _, err := Lock(dir); err == nil {
+		t.Fatal("slow run's unlock removed the new holder's lock")
+	}
+	next()
+	if u, err := Lock(dir); err != nil {
+		t.Fatal(err)
+	} else {
+		u()
+	}
+}
+
+func TestLockPlainErrors(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, []byte("x"), 0o600)
+	_, err := Lock(filepath.Join(f, "state"))
+	var le *LockedError
+	if err == nil || errors.As(err, &le) {
+		t.Fatalf("want a plain error, got %v", err)
+	}
+}
