@@ -1,0 +1,351 @@
+// Package dingtalk delivers digests to a DingTalk custom robot as signed
+// markdown messages.
+//
+// Data (template codes, button texts, summaries, error messages) is
+// neutralised so that it cannot break out of the markdown (links, headings,
+// emphasis, HTML, new lines) or mention anyone: "@" in data becomes the
+// full-width "＠". Only the configured AtMobiles / AtUserIDs are mentioned,
+// both in the text and in the "at" field, in the first message of a digest
+// that has firing alerts or health problems. Messages stay under 20000 bytes;
+// a long digest is split into parts "(part 2/3)", and past MaxMessages the
+// last part says how many alerts were left out. Messages go at most one per
+// MinInterval (3s by default: the robot allows 20 a minute).
+package dingtalk
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cams-alert/cams-alert/function/notify"
+)
+
+// DingTalk's limits and reply codes.
+const (
+	MaxTextBytes = 20000
+
+	ErrcodeOK          = 0
+	ErrcodeRateLimited = 130101 // more than 20 messages a minute: blocked for 10 minutes
+	ErrcodeBadSign     = 310000 // bad signature, missing keyword or IP not allowed
+	ErrcodeSystemBusy  = -1
+)
+
+// Defaults.
+const (
+	DefaultMinInterval = 3 * time.Second
+	DefaultMaxMessages = 5
+	// RateLimitWait is how long a 130101 reply asks the caller to wait before
+	// a retry (the block lasts 10 minutes; the run's budget decides).
+	RateLimitWait = time.Minute
+)
+
+// Config configures one DingTalk robot.
+type Config struct {
+	// Name is the channel's name in the rules (e.g. "ops-ding").
+	Name string
+	// WebhookURL is https://oapi.dingtalk.com/robot/send?access_token=….
+	WebhookURL string
+	// Secret signs each request (the robot's "加签" security setting).
+	Secret string
+	// AtMobiles and AtUserIDs are mentioned when something fires.
+	AtMobiles []string
+	AtUserIDs []string
+	// SendResolved: when false, resolved alerts are left out.
+	SendResolved bool
+	// HTTPClient is copied; its Timeout defaults to notify.DefaultTimeout and
+	// redirects to other hosts are refused.
+	HTTPClient *http.Client
+	// MinInterval spaces messages: default 3s (20 a minute), negative for none.
+	MinInterval time.Duration
+	// MaxMessages caps the messages one digest becomes (default 5).
+	MaxMessages int
+}
+
+// Notifier posts digests to one DingTalk robot.
+type Notifier struct {
+	name         string
+	webhookURL   *url.URL
+	secret       string
+	atMobiles    []string
+	atUserIDs    []string
+	sendResolved bool
+	maxMessages  int
+	redacted     string
+	secrets      []string
+	client       *http.Client
+	pacer        notify.Pacer
+	progress     notify.Progress
+	mu           sync.Mutex
+	now          func() time.Time
+}
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+var (
+	mobileRe = regexp.MustCompile(`^\+?[0-9][0-9-]{2,24}$`)
+	userIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.$-]{0,63}$`)
+)
+
+// New checks c and returns its notifier. Errors never contain the access
+// token or the secret.
+func New(c Config) (*Notifier, error) {
+	n := &Notifier{
+		name:         c.Name,
+		secret:       c.Secret,
+		sendResolved: c.SendResolved,
+		maxMessages:  c.MaxMessages,
+		now:          time.Now,
+	}
+	if n.name == "" {
+		n.name = "dingtalk"
+	}
+	if n.maxMessages <= 0 {
+		n.maxMessages = DefaultMaxMessages
+	}
+	n.pacer.Interval = c.MinInterval
+	if c.MinInterval == 0 {
+		n.pacer.Interval = DefaultMinInterval
+	}
+	if c.WebhookURL == "" {
+		return nil, fmt.Errorf("dingtalk channel %s: needs a webhook URL", n.name)
+	}
+	if err := notify.CheckWebhookURL(c.WebhookURL); err != nil {
+		return nil, fmt.Errorf("dingtalk channel %s: %w", n.name, err)
+	}
+	u, _ := url.Parse(c.WebhookURL)
+	if u.Query().Get("access_token") == "" {
+		return nil, fmt.Errorf("dingtalk channel %s: webhook URL %s has no access_token", n.name, notify.Redact(c.WebhookURL))
+	}
+	n.webhookURL = u
+	n.redacted = notify.Redact(c.WebhookURL)
+	n.secrets = append(notify.URLSecrets(c.WebhookURL), c.Secret)
+	for _, m := range c.AtMobiles {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		if !mobileRe.MatchString(m) {
+			return nil, fmt.Errorf("dingtalk channel %s: at_mobiles: %q is not a phone number", n.name, m)
+		}
+		n.atMobiles = append(n.atMobiles, m)
+	}
+	for _, id := range c.AtUserIDs {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if !userIDRe.MatchString(id) {
+			return nil, fmt.Errorf("dingtalk channel %s: at_user_ids: %q is not a user id", n.name, id)
+		}
+		n.atUserIDs = append(n.atUserIDs, id)
+	}
+	n.client = notify.HTTPClient(c.HTTPClient)
+	return n, nil
+}
+
+// Name is the channel's name in the rules.
+func (n *Notifier) Name() string { return n.name }
+
+// Payload is the robot's JSON message.
+type Payload struct {
+	MsgType  string   `json:"msgtype"`
+	Markdown Markdown `json:"markdown"`
+	At       At       `json:"at"`
+}
+
+// Markdown is a markdown message's content.
+type Markdown struct {
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+// At lists who a message mentions.
+type At struct {
+	AtMobiles []string `json:"atMobiles,omitempty"`
+	AtUserIDs []string `json:"atUserIds,omitempty"`
+	IsAtAll   bool     `json:"isAtAll"`
+}
+
+// Notify posts d as one or more messages, paced at MinInterval. A retry of
+// the same digest (notify.Send) resends only the parts not yet accepted.
+func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
+	if d == nil {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	src := d
+	if !n.sendResolved {
+		src = d.WithoutResolved()
+	}
+	if src.Empty() {
+		return nil
+	}
+	msgs := Render(src, Mentions{Mobiles: n.atMobiles, UserIDs: n.atUserIDs}, n.maxMessages)
+	bodies := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("dingtalk %s: %v", n.name, err)
+		}
+		bodies[i] = b
+	}
+	n.progress.Begin(d, bodies)
+	for i, body := range bodies {
+		if n.progress.Done(i) {
+			continue
+		}
+		if err := n.pacer.Wait(ctx); err != nil {
+			return n.fail(i, len(bodies), &safeError{msg: "dingtalk " + n.name + ": " + err.Error(), cause: err})
+		}
+		if err := n.post(ctx, body); err != nil {
+			return n.fail(i, len(bodies), err)
+		}
+		n.progress.Mark(i)
+	}
+	return nil
+}
+
+func (n *Notifier) fail(i, total int, err error) error {
+	if total <= 1 {
+		return err
+	}
+	msg := fmt.Sprintf("part %d/%d", i+1, total)
+	if i > 0 {
+		msg += fmt.Sprintf(" (parts 1-%d delivered)", i)
+	}
+	ok, after := notify.IsRetryable(err)
+	var cause error
+	var se *safeError
+	if errors.As(err, &se) {
+		cause = se.cause
+	}
+	e := &safeError{msg: msg + ": " + err.Error(), cause: cause}
+	if ok {
+		return notify.Retryable(e, after)
+	}
+	return e
+}
+
+// Sign returns the robot's signature for a timestamp in milliseconds:
+// base64(HMAC-SHA256(key=secret, timestamp+"\n"+secret)), not yet URL-encoded.
+func Sign(secret string, timestampMs int64) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%d\n%s", timestampMs, secret)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+type reply struct {
+	Errcode *int   `json:"errcode"`
+	Errmsg  string `json:"errmsg"`
+}
+
+func (n *Notifier) post(ctx context.Context, body []byte) error {
+	u := *n.webhookURL
+	secrets := n.secrets
+	if n.secret != "" {
+		ts := n.now().UnixMilli()
+		sign := Sign(n.secret, ts)
+		q := u.Query()
+		q.Set("timestamp", strconv.FormatInt(ts, 10))
+		q.Set("sign", sign)
+		u.RawQuery = q.Encode()
+		secrets = append(append([]string(nil), secrets...), sign, url.QueryEscape(sign), u.RawQuery, u.String())
+	}
+	prefix := "dingtalk " + n.name + " (" + n.redacted + ")"
+	errorf := func(cause error, format string, args ...any) error {
+		return &safeError{msg: notify.Scrub(prefix+": "+fmt.Sprintf(format, args...), secrets...), cause: cause}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return errorf(nil, "building the request failed")
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := n.client.Do(req)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return errorf(cerr, "%v", cerr)
+		}
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return notify.Retryable(errorf(nil, "%v", err), 0)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		after := parseRetryAfter(resp.Header.Get("Retry-After"))
+		if after == 0 {
+			after = RateLimitWait
+		}
+		return notify.Retryable(errorf(nil, "rate limited (HTTP 429)%s", bodyText(raw)), after)
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
+		return notify.Retryable(errorf(nil, "HTTP %d%s", resp.StatusCode, bodyText(raw)), 0)
+	case resp.StatusCode != http.StatusOK:
+		return errorf(nil, "HTTP %d%s", resp.StatusCode, bodyText(raw))
+	}
+	var r reply
+	if err := json.Unmarshal(raw, &r); err != nil || r.Errcode == nil {
+		return errorf(nil, "unexpected reply%s", bodyText(raw))
+	}
+	msg := strings.Join(strings.Fields(r.Errmsg), " ")
+	switch *r.Errcode {
+	case ErrcodeOK:
+		return nil
+	case ErrcodeRateLimited:
+		return notify.Retryable(errorf(nil, "rate limited (errcode 130101: %s): the robot takes 20 messages a minute, then blocks for 10 minutes", msg), RateLimitWait)
+	case ErrcodeBadSign:
+		return errorf(nil, "message rejected (errcode 310000: %s): check the robot's secret (sign), its security keywords and its IP allow-list", msg)
+	case ErrcodeSystemBusy:
+		return notify.Retryable(errorf(nil, "errcode -1: %s", msg), 0)
+	default:
+		return errorf(nil, "errcode %d: %s", *r.Errcode, msg)
+	}
+}
+
+type safeError struct {
+	msg   string
+	cause error
+}
+
+func (e *safeError) Error() string { return e.msg }
+func (e *safeError) Unwrap() error { return e.cause }
+
+func bodyText(b []byte) string {
+	s := strings.TrimSpace(string(bytes.ToValidUTF8(b, []byte("?"))))
+	if s == "" {
+		return ""
+	}
+	return ": " + notify.TruncateRunes(strings.Join(strings.Fields(s), " "), 300)
+}
+
+func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
