@@ -1,0 +1,246 @@
+// Package rules is the alert rule language of SPEC §5: loading and validating
+// rule files (every problem reported at once, as file:line:col: message), and
+// evaluating the rules over metric series for one evaluated period.
+//
+// See README.md, section "Rules", for the user-facing documentation of every
+// field and of the evaluation semantics implemented here.
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/cams-alert/cams-alert/function/metrics"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Conditions of SPEC §5, plus "expr" for rules written as an expression.
+const (
+	Above  = "above"
+	Below  = "below"
+	Zero   = "zero"
+	Drop   = "drop"
+	Rise   = "rise"
+	Absent = "absent"
+	Expr   = "expr"
+)
+
+// Conditions lists the condition names a rule may use.
+var Conditions = []string{Above, Below, Zero, Drop, Rise, Absent}
+
+// Channel types.
+const (
+	Slack    = "slack"
+	DingTalk = "dingtalk"
+)
+
+// Diagnostic is one problem in a rule file.
+type Diagnostic struct {
+	File string
+	Line int
+	Col  int
+	Msg  string
+}
+
+func (d Diagnostic) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Col, d.Msg)
+}
+
+func (d Diagnostic) Error() string { return d.String() }
+
+// Diagnostics is every problem found by Load, sorted by file, line, column.
+// It is the error Load returns.
+type Diagnostics []Diagnostic
+
+func (ds Diagnostics) Error() string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(d.String())
+	}
+	return b.String()
+}
+
+func (ds Diagnostics) sort() {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+}
+
+// Channel is a named destination. Its secret fields (WebhookURL, BotToken,
+// Secret) hold expanded values: never log them; String redacts them.
+type Channel struct {
+	Name string
+	Type string // Slack or DingTalk
+	// WebhookURL is the incoming webhook (Slack) or robot URL (DingTalk).
+	WebhookURL string
+	// BotToken and SlackChannel: Slack chat.postMessage instead of a webhook.
+	BotToken     string
+	SlackChannel string
+	// Secret signs DingTalk requests.
+	Secret    string
+	AtMobiles []string
+	AtUserIDs []string
+	// SendResolved, when set, overrides the rules' send_resolved for this
+	// channel (false: this channel never hears resolutions).
+	SendResolved *bool
+	File         string
+	Line         int
+}
+
+// String describes the channel without any secret.
+func (c *Channel) String() string {
+	if c == nil {
+		return "<nil channel>"
+	}
+	return fmt.Sprintf("%s (%s)", c.Name, c.Type)
+}
+
+// GoString keeps %#v from printing secrets too.
+func (c *Channel) GoString() string { return c.String() }
+
+// Defaults fill the fields a rule leaves out. Defaults are merged over all
+// loaded files (see Load).
+type Defaults struct {
+	Notify       []string
+	NotifySet    bool // notify was given (an explicit [] means "nowhere")
+	Severity     string
+	RepeatEvery  time.Duration
+	SendResolved bool
+}
+
+// Silence mutes matching alerts until Until.
+type Silence struct {
+	// Globs (path.Match syntax); empty matches anything.
+	Rule, Template, Language, Button string
+	Until                            time.Time
+	Reason                           string
+	File                             string
+	Line                             int
+}
+
+// Match selects the series a rule applies to; empty lists match all.
+type Match struct {
+	Templates []string
+	Languages []string
+}
+
+// Rule is one validated rule, defaults applied.
+type Rule struct {
+	Name      string
+	Metric    string
+	Condition string // one of Conditions, or Expr
+	// By is the drop/rise size: a fraction of the baseline when ByRelative
+	// ("30%" → 0.30), else an absolute difference in the metric's unit.
+	By         float64
+	ByRelative bool
+	// Baseline is the number of previous sending periods the baseline runs
+	// over (0: the rule has no baseline).
+	Baseline     int
+	BaselineStat string // "mean" or "median"
+	Threshold    float64
+	MinDelivered int64
+	MinSent      int64
+	MinExpected  float64
+	Confidence   float64 // 0: no statistical test
+	For          int
+	Granularity  metrics.Granularity
+	Severity     string
+	Match        Match
+	Button       string
+	Notify       []string
+	RepeatEvery  time.Duration
+	SendResolved bool
+	// Summary renders the alert line; never nil after Load (a default per
+	// condition when the rule has none).
+	Summary *template.Template
+	// Expr is the compiled expression of an expr rule (nil otherwise);
+	// ExprSource is its text.
+	Expr       *vm.Program
+	ExprSource string
+	File       string
+	Line       int
+
+	exprVars uint32 // bitmask of the variables the expression reads
+	allTpl   bool   // Match.Templates is empty or only "*"
+	allLang  bool
+}
+
+// Set is everything loaded from the rule files.
+type Set struct {
+	Channels     map[string]*Channel
+	ChannelOrder []string // channel names in file order
+	Defaults     Defaults
+	Silences     []Silence
+	Rules        []*Rule
+	// Location renders dates in details (absent: "none since Tue 24 Nov").
+	// Load sets UTC; the caller sets the TIMEZONE location.
+	Location *time.Location
+	// Files lists the files that were loaded, in load order.
+	Files []string
+}
+
+// Granularities returns the granularities the rules use, DAILY first.
+func (s *Set) Granularities() []metrics.Granularity {
+	var d, h bool
+	for _, r := range s.Rules {
+		if r.Granularity == metrics.HalfHour {
+			h = true
+		} else {
+			d = true
+		}
+	}
+	var out []metrics.Granularity
+	if d {
+		out = append(out, metrics.Daily)
+	}
+	if h {
+		out = append(out, metrics.HalfHour)
+	}
+	return out
+}
+
+// trendLen is how many sending periods a trend sparkline shows.
+const trendLen = 8
+
+// Lookback returns how many periods of history (before and including the
+// evaluated one) a run must fetch at granularity g so that every rule at g
+// sees its baseline, its `for` run and its trend:
+//
+//   - rules with a baseline: 3×baseline + for (baselines count sending
+//     periods: a sender active on one period in three still fills them);
+//   - absent: 2×learning window + for (the pattern is learned from the window
+//     before the last send, and a stop is tracked for another window), which
+//     is 57 days for the default 28-day window at DAILY;
+//   - every rule: at least 3×for + trend length.
+//
+// It is 0 when no rule uses g.
+func (s *Set) Lookback(g metrics.Granularity) int {
+	n := 0
+	for _, r := range s.Rules {
+		if r.Granularity != g {
+			continue
+		}
+		need := 3*r.For + trendLen
+		switch {
+		case r.Condition == Absent:
+			need = max(need, 2*r.Baseline+r.For+1)
+		case r.Baseline > 0:
+			need = max(need, 3*r.Baseline+r.For+1)
+		}
+		n = max(n, need)
+	}
+	return n
+}

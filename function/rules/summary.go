@@ -1,0 +1,320 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+
+	"github.com/cams-alert/cams-alert/function/metrics"
+)
+
+// SummaryData is what a rule's summary template sees.
+type SummaryData struct {
+	Rule      string // rule name
+	Condition string
+	Severity  string
+	State     string // firing or resolved
+	Template  string
+	Language  string
+	Button    string
+	Metric    string
+	IsRate    bool
+	Value     float64
+	Baseline  float64
+	// HasBaseline is false when the rule has no baseline or it was not
+	// available; Baseline is then 0.
+	HasBaseline bool
+	Threshold   float64
+	Volume      int64
+	VolumeOf    string // "delivered" or "sent": what Volume counts
+	Trend       string // sparkline, oldest first
+	Detail      string
+	Expr        string // an expr rule's expression
+}
+
+// summaryFuncs are the only functions templates get: nothing reads the
+// environment, files or the network.
+var summaryFuncs = template.FuncMap{
+	"percent": fmtPercent,
+	"change":  fmtChange,
+	"num":     fmtNum,
+	"trend":   fmtTrend,
+	"format":  fmtValue,
+}
+
+const maxSummaryBytes = 2000
+
+var errTooLong = errors.New("summary longer than 2000 bytes")
+
+type limitedBuffer struct{ bytes.Buffer }
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > maxSummaryBytes {
+		return 0, errTooLong
+	}
+	return b.Buffer.Write(p)
+}
+
+var sampleData = SummaryData{
+	Rule: "sample", Condition: Drop, Severity: "warning", State: "firing", Template: "T1",
+	Language: "en", Button: "Shop now", Metric: metrics.ReadRate, IsRate: true,
+	Value: 0.21, Baseline: 0.603, HasBaseline: true, Threshold: 0.2, Volume: 950,
+	VolumeOf: "delivered", Trend: "▇▇▆▁", Detail: "detail", Expr: "clicks == 0",
+}
+
+// parseSummary parses a summary template and runs it once on sample data so
+// that a misspelt field is a load error, not a broken alert.
+func parseSummary(name, text string) (*template.Template, error) {
+	t, err := template.New(name).Funcs(summaryFuncs).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, errors.New(cleanTemplateErr(err, name))
+	}
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil && hasRange(tt.Tree.Root) {
+			// range over an integer could loop for ever; a summary is one line.
+			return nil, errors.New("range is not allowed in a summary")
+		}
+	}
+	var b limitedBuffer
+	if err := t.Execute(&b, &sampleData); err != nil && !errors.Is(err, errTooLong) {
+		return nil, errors.New(cleanTemplateErr(err, name))
+	}
+	return t, nil
+}
+
+var execAtRE = regexp.MustCompile(`executing "[^"]*" at (<[^>]*>): `)
+
+func hasRange(n parse.Node) bool {
+	switch x := n.(type) {
+	case *parse.RangeNode:
+		return true
+	case *parse.ListNode:
+		if x == nil {
+			return false
+		}
+		for _, c := range x.Nodes {
+			if hasRange(c) {
+				return true
+			}
+		}
+	case *parse.IfNode:
+		return hasRange(x.List) || hasRange(x.ElseList)
+	case *parse.WithNode:
+		return hasRange(x.List) || hasRange(x.ElseList)
+	}
+	return false
+}
+
+func cleanTemplateErr(err error, name string) string {
+	s := firstLine(err.Error())
+	s = strings.TrimPrefix(s, "template: ")
+	s = strings.TrimPrefix(s, name+":")
+	s = execAtRE.ReplaceAllString(s, "$1: ")
+	s = strings.TrimSuffix(s, " in type *rules.SummaryData")
+	return s
+}
+
+var defaultSummaries = map[string]string{
+	Above:  `{{.Metric}} {{format .Metric .Value}} is above {{format .Metric .Threshold}} on {{num .Volume}} {{.VolumeOf}}`,
+	Below:  `{{.Metric}} {{format .Metric .Value}} is below {{format .Metric .Threshold}} on {{num .Volume}} {{.VolumeOf}}`,
+	Zero:   `{{.Metric}} is 0 on {{num .Volume}} {{.VolumeOf}}{{if .HasBaseline}} (baseline {{format .Metric .Baseline}}){{end}}{{if .Detail}}; {{.Detail}}{{end}}`,
+	Drop:   `{{.Metric}} {{format .Metric .Value}} vs {{format .Metric .Baseline}} baseline ({{change .Value .Baseline}}) on {{num .Volume}} {{.VolumeOf}}`,
+	Rise:   `{{.Metric}} {{format .Metric .Value}} vs {{format .Metric .Baseline}} baseline ({{change .Value .Baseline}}) on {{num .Volume}} {{.VolumeOf}}`,
+	Absent: `no sends{{if .Detail}}: {{.Detail}}{{end}}`,
+	Expr:   `{{.Expr}} ({{.Metric}} {{format .Metric .Value}} on {{num .Volume}} {{.VolumeOf}})`,
+}
+
+var defaultTemplates = func() map[string]*template.Template {
+	m := map[string]*template.Template{}
+	for c, text := range defaultSummaries {
+		m[c] = template.Must(template.New(c).Funcs(summaryFuncs).Parse(text))
+	}
+	return m
+}()
+
+func defaultSummary(cond string) *template.Template { return defaultTemplates[cond] }
+
+// render executes the rule's summary; a failing template falls back to the
+// condition's default, and that to a fixed line. It never panics.
+func render(r *Rule, d *SummaryData) (out string) {
+	defer func() {
+		if recover() != nil {
+			out = fallbackSummary(d)
+		}
+	}()
+	if r.Summary != nil {
+		var b limitedBuffer
+		if err := r.Summary.Execute(&b, d); err == nil {
+			return b.String()
+		}
+	}
+	if t := defaultTemplates[r.Condition]; t != nil && t != r.Summary {
+		var b limitedBuffer
+		if err := t.Execute(&b, d); err == nil {
+			return b.String()
+		}
+	}
+	return fallbackSummary(d)
+}
+
+func fallbackSummary(d *SummaryData) string {
+	return fmt.Sprintf("%s: %s %s", d.Rule, d.Metric, fmtValue(d.Metric, d.Value))
+}
+
+// ---- formatting funcs -----------------------------------------------------------
+
+func toFloat(v any) (float64, error) {
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case int:
+		return float64(x), nil
+	case int64:
+		return float64(x), nil
+	case int32:
+		return float64(x), nil
+	case uint:
+		return float64(x), nil
+	case uint64:
+		return float64(x), nil
+	case uint32:
+		return float64(x), nil
+	}
+	return 0, fmt.Errorf("want a number, got %T", v)
+}
+
+// fmtPercent renders a fraction: 0.123 → "12.3%".
+func fmtPercent(v any) (string, error) {
+	f, err := toFloat(v)
+	if err != nil {
+		return "", err
+	}
+	return percent(f), nil
+}
+
+func percent(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
+}
+
+// fmtChange renders the relative change of value against baseline:
+// (0.21, 0.603) → "-65.2%"; "n/a" when the baseline is 0.
+func fmtChange(value, baseline any) (string, error) {
+	v, err := toFloat(value)
+	if err != nil {
+		return "", err
+	}
+	b, err := toFloat(baseline)
+	if err != nil {
+		return "", err
+	}
+	return change(v, b), nil
+}
+
+func change(v, b float64) string {
+	if b == 0 || math.IsNaN(b) || math.IsNaN(v) {
+		return "n/a"
+	}
+	c := (v - b) / b * 100
+	s := strconv.FormatFloat(c, 'f', 1, 64)
+	if s == "-0.0" {
+		s = "0.0"
+	}
+	if c > 0 && s != "0.0" {
+		s = "+" + s
+	}
+	return s + "%"
+}
+
+// fmtNum renders a number with thousands separators: 1234567 → "1,234,567";
+// non-integers keep one decimal (12.25 → "12.3").
+func fmtNum(v any) (string, error) {
+	f, err := toFloat(v)
+	if err != nil {
+		return "", err
+	}
+	return num(f), nil
+}
+
+func num(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "n/a"
+	}
+	neg := f < 0
+	if neg {
+		f = -f
+	}
+	s := strconv.FormatFloat(f, 'f', 1, 64)
+	s = strings.TrimSuffix(s, ".0")
+	intPart, frac := s, ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		intPart, frac = s[:i], s[i:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	b.WriteString(frac)
+	return b.String()
+}
+
+// fmtValue renders v in the unit of metric: a percentage for rates.
+func fmtValue(metric string, v any) string {
+	f, err := toFloat(v)
+	if err != nil {
+		return "n/a"
+	}
+	if metrics.IsRate(metric) {
+		return percent(f)
+	}
+	return num(f)
+}
+
+// fmtTrend returns a sparkline: a string is returned as is, numbers are drawn.
+func fmtTrend(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case []float64:
+		return sparkline(x), nil
+	}
+	return "", fmt.Errorf("trend: want a string or []float64, got %T", v)
+}
+
+var sparks = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline draws values (oldest first) scaled between their min and max.
+func sparkline(vals []float64) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range vals {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	var b strings.Builder
+	for _, v := range vals {
+		i := 3
+		if hi > lo {
+			i = int(math.Round((v - lo) / (hi - lo) * 7))
+		}
+		b.WriteRune(sparks[i])
+	}
+	return b.String()
+}
