@@ -150,6 +150,7 @@ func load(stderr io.Writer) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
+	set.Location = cfg.Location
 	return &setup{cfg: cfg, rules: set, log: slog.New(slog.NewTextHandler(stderr, nil))}, nil
 }
 

@@ -255,16 +255,11 @@ func sortResults(rs []Result) {
 	})
 }
 
-// Item converts a result into the alert line that the ledger stores and the
-// notifiers render.
+// Item is the alert line of a result, with non-finite numbers (an
+// expression's division by zero) made printable.
 func Item(r *Result) alert.Item {
-	it := alert.Item{
-		Rule: r.Rule.Name, Template: r.Key.Template, Language: r.Key.Language, Button: r.Button,
-		Severity: r.Rule.Severity, State: r.State, Metric: r.Rule.Metric,
-		IsRate: metrics.IsRate(r.Rule.Metric), Value: clean(r.Value), Baseline: clean(r.Baseline),
-		HasBaseline: r.HasBaseline, Volume: r.Volume, Trend: r.Trend, Summary: r.Summary,
-		Since: r.Since, Duration: r.Duration,
-	}
+	it := r.Result.Item()
+	it.Value, it.Baseline = clean(it.Value), clean(it.Baseline)
 	if it.Metric == "" {
 		it.Metric = "expr"
 	}
