@@ -224,6 +224,20 @@ func TestConditions(t *testing.T) {
 			want: "...F",
 		},
 		{
+			// 19/20 → 15/20 scores p ≈ 0.005 without the continuity
+			// correction; with it p ≈ 0.016, close to Fisher's exact test.
+			name: "confidence: small counts get the continuity correction",
+			rule: "{name: r, metric: delivery_rate, condition: drop, by: 15%, baseline: 3, confidence: 0.99}",
+			rows: cat(rep(row{20, 19, 10, 0}, 3), []row{{20, 15, 8, 0}}),
+			want: "....",
+		},
+		{
+			name: "confidence: the same drop at ten times the volume fires",
+			rule: "{name: r, metric: delivery_rate, condition: drop, by: 15%, baseline: 3, confidence: 0.99}",
+			rows: cat(rep(row{200, 190, 100, 0}, 3), []row{{200, 150, 80, 0}}),
+			want: "...F",
+		},
+		{
 			name: "zero fires on a count of 0 with deliveries",
 			rule: "{name: r, metric: clicks, condition: zero, min_delivered: 100}",
 			rows: []row{ok, {1000, 1000, 500, 0}, {50, 50, 10, 0}, {1000, 0, 0, 0}, ok},

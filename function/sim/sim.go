@@ -39,10 +39,17 @@ type ButtonSpec struct {
 	Rate float64
 }
 
-// Incident is a labelled fault starting on Day (index into the days).
+// Incident is a labelled fault starting on Day (index into the days). It
+// lasts until the day before Until, or to the end of the data when Until is 0.
 type Incident struct {
-	Kind string
-	Day  int
+	Kind  string
+	Day   int
+	Until int
+}
+
+// Active reports whether the incident is in effect on day d.
+func (in *Incident) Active(d int) bool {
+	return in != nil && d >= in.Day && (in.Until == 0 || d < in.Until)
 }
 
 // Spec describes one template in one language.
@@ -56,6 +63,10 @@ type Spec struct {
 	Incident       *Incident
 	// BurstDays are the sending days of a burst sender (indices).
 	BurstDays map[int]bool
+	// Drift is the day-to-day drift of the rates: each sending day draws
+	// one factor exp(Drift·N(0,1)) for the delivery rate, one for the read
+	// rate and one for the buttons' rates (0: none, constant rates).
+	Drift float64
 }
 
 // Dataset is a generated set of series, DAILY buckets.
@@ -87,7 +98,7 @@ func Simulate(r *rand.Rand, spec *Spec, start time.Time, days int) *metrics.Seri
 			continue
 		}
 		inc := ""
-		if spec.Incident != nil && d >= spec.Incident.Day {
+		if spec.Incident.Active(d) {
 			inc = spec.Incident.Kind
 		}
 		if inc == SendsStopped {
@@ -100,6 +111,12 @@ func Simulate(r *rand.Rand, spec *Spec, start time.Time, days int) *metrics.Seri
 		}
 		sent := int64(math.Max(1, math.Round(vol)))
 		dr, rr := spec.DeliveryRate, spec.ReadRate
+		cf := 1.0
+		if spec.Drift > 0 {
+			dr = min(1, dr*math.Exp(spec.Drift*r.NormFloat64()))
+			rr = min(1, rr*math.Exp(spec.Drift*r.NormFloat64()))
+			cf = math.Exp(spec.Drift * r.NormFloat64())
+		}
 		switch inc {
 		case DeliveryCollapse:
 			dr *= 0.5
@@ -111,7 +128,7 @@ func Simulate(r *rand.Rand, spec *Spec, start time.Time, days int) *metrics.Seri
 		p := metrics.Period{Start: start.AddDate(0, 0, d), End: start.AddDate(0, 0, d+1),
 			Sent: sent, Delivered: delivered, Read: read}
 		for i, b := range spec.Buttons {
-			rate := b.Rate
+			rate := min(1, b.Rate*cf)
 			if inc == ClickDeath || (inc == DeadURLButton && i == 0) {
 				rate = 0
 			}
@@ -156,6 +173,14 @@ type Options struct {
 	// IncidentShare is the fraction of templates given an incident in the
 	// last few days.
 	IncidentShare float64
+	// IncidentWindow is how many of the last days an incident may start in
+	// (0: the last 5 days).
+	IncidentWindow int
+	// IncidentMinDays and IncidentMaxDays bound how long an incident lasts,
+	// drawn uniformly (0: it lasts to the end of the data).
+	IncidentMinDays, IncidentMaxDays int
+	// Drift sets every spec's Drift (see Spec).
+	Drift float64
 }
 
 var buttonTexts = []ButtonSpec{
@@ -193,8 +218,17 @@ func Generate(seed uint64, o Options) *Dataset {
 				spec.BurstDays[d] = true
 			}
 		}
+		spec.Drift = o.Drift
 		if r.Float64() < o.IncidentShare {
-			spec.Incident = &Incident{Kind: kinds[r.IntN(len(kinds))], Day: o.Days - 1 - r.IntN(5)}
+			win := 5
+			if o.IncidentWindow > 0 {
+				win = min(o.IncidentWindow, o.Days)
+			}
+			spec.Incident = &Incident{Kind: kinds[r.IntN(len(kinds))], Day: o.Days - 1 - r.IntN(win)}
+			if o.IncidentMaxDays > 0 {
+				lo := max(1, o.IncidentMinDays)
+				spec.Incident.Until = spec.Incident.Day + lo + r.IntN(max(1, o.IncidentMaxDays-lo+1))
+			}
 		}
 		ds.Specs = append(ds.Specs, spec)
 		ds.Series = append(ds.Series, Simulate(r, spec, o.Start, o.Days))
