@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -20,7 +21,8 @@ const LockFileName = "ledger.lock"
 // StaleAfter is the age after which a lock is considered left behind by a
 // dead instance (FC kills instances without running cleanup) and is taken
 // over. A run must finish well within it: keep the function timeout below
-// it. The deployment also sets instanceConcurrency: 1 in s.yaml, so a single
+// it. A lock whose holder provably died (same host, boot and PID namespace,
+// and its process is gone: a killed `run`) is taken over at once. The deployment also sets instanceConcurrency: 1 in s.yaml, so a single
 // instance never runs two invocations at once; this lock covers two
 // instances (a timer run and an FC retry, or a manual `run` against the
 // same NAS/OSS mount).
@@ -35,6 +37,12 @@ type lockInfo struct {
 	Host    string    `json:"host,omitempty"`
 	Created time.Time `json:"created"`
 	Token   string    `json:"token"`
+	// Boot and PIDNS (Linux boot id and PID namespace) say whether PID can
+	// be checked from here: a holder in our boot and PID namespace whose
+	// process is gone died without unlocking (killed, OOM), and its lock is
+	// taken over at once instead of after StaleAfter.
+	Boot  string `json:"boot,omitempty"`
+	PIDNS string `json:"pidns,omitempty"`
 }
 
 // LockedError is returned by Lock when another run holds a fresh lock.
@@ -73,6 +81,7 @@ func Lock(dir string) (unlock func(), err error) {
 	var tok [8]byte
 	rand.Read(tok[:])
 	me := lockInfo{PID: os.Getpid(), Host: host, Token: hex.EncodeToString(tok[:])}
+	me.Boot, me.PIDNS = processScope()
 
 	for attempt := 0; attempt < 3; attempt++ {
 		me.Created = clock().UTC()
@@ -103,7 +112,7 @@ func Lock(dir string) (unlock func(), err error) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger lock %s: %w", path, err)
 		}
-		if clock().Sub(since) < StaleAfter {
+		if clock().Sub(since) < StaleAfter && !holderDead(info, me) {
 			return nil, &LockedError{Path: path, PID: info.PID, Host: info.Host, Since: since}
 		}
 		// Stale: move it to a name of our own, then check that what we
@@ -153,4 +162,43 @@ func release(path string, mine []byte) {
 		return
 	}
 	os.Remove(path)
+}
+
+// processScope identifies where a PID means something: the boot and the PID
+// namespace (empty where /proc has neither: then only age makes a lock stale).
+func processScope() (boot, pidns string) {
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		boot = string(bytes.TrimSpace(b))
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		pidns = ns
+	}
+	if boot == "" || pidns == "" {
+		return "", ""
+	}
+	return boot, pidns
+}
+
+// holderDead reports whether the lock's holder is a process of this host,
+// boot and PID namespace that no longer exists. Anything uncertain (another
+// host or namespace, an old lock without scope, a PID reused by another
+// process) counts as alive.
+func holderDead(holder, me lockInfo) bool {
+	if holder.PID <= 0 || holder.PID == me.PID || holder.Boot == "" || holder.PIDNS == "" ||
+		holder.Host != me.Host || holder.Boot != me.Boot || holder.PIDNS != me.PIDNS {
+		return false
+	}
+	return !processAlive(holder.PID)
+}
+
+// processAlive is replaced in tests.
+var processAlive = defaultProcessAlive
+
+func defaultProcessAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -3,7 +3,9 @@ package ledger
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +117,67 @@ func TestLockPlainErrors(t *testing.T) {
 	var le *LockedError
 	if err == nil || errors.As(err, &le) {
 		t.Fatalf("want a plain error, got %v", err)
+	}
+}
+
+// A run killed mid-delivery leaves its lock behind; when its process is
+// provably gone (same host, boot and PID namespace) the next run takes the
+// lock at once instead of waiting StaleAfter. A live holder, or one whose
+// PID cannot be checked from here, still blocks.
+func TestLockDeadHolder(t *testing.T) {
+	boot, ns := processScope()
+	if boot == "" {
+		t.Skip("no /proc boot id or PID namespace here")
+	}
+	host, _ := os.Hostname()
+	now := time.Now().UTC().Format(time.RFC3339)
+	lock := func(pid int, host, boot, ns string) string {
+		return `{"pid":` + strconv.Itoa(pid) + `,"host":"` + host + `","created":"` + now +
+			`","token":"x","boot":"` + boot + `","pidns":"` + ns + `"}`
+	}
+	alive := map[int]bool{4242: true}
+	processAlive = func(pid int) bool { return alive[pid] }
+	defer func() { processAlive = defaultProcessAlive }()
+	tests := []struct {
+		name    string
+		content string
+		taken   bool
+	}{
+		{"dead here", lock(4343, host, boot, ns), true},
+		{"alive here", lock(4242, host, boot, ns), false},
+		{"other host", lock(4343, host+"-other", boot, ns), false},
+		{"other boot", lock(4343, host, "other-boot", ns), false},
+		{"other pid namespace", lock(4343, host, boot, "pid:[1]"), false},
+		{"no scope (old lock)", `{"pid":4343,"host":"` + host + `","created":"` + now + `","token":"x"}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, LockFileName), []byte(tc.content), 0o644)
+			unlock, err := Lock(dir)
+			if !tc.taken {
+				var le *LockedError
+				if !errors.As(err, &le) || le.PID != 4242 && le.PID != 4343 {
+					t.Fatalf("want *LockedError naming the holder, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("dead holder's lock not taken over: %v", err)
+			}
+			unlock()
+		})
+	}
+	// The real check: a child that has exited and been reaped is dead.
+	processAlive = defaultProcessAlive
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("cannot run true:", err)
+	}
+	if processAlive(cmd.Process.Pid) {
+		t.Errorf("reaped child %d reported alive", cmd.Process.Pid)
+	}
+	if !processAlive(os.Getpid()) {
+		t.Error("this process reported dead")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -80,15 +81,28 @@ type Counts struct {
 // exit 0, and no FC retry needed.
 func (s *Summary) OK() bool { return len(s.Errors) == 0 && s.Notifications.Pending == 0 }
 
-const healthKey = "health"
+const healthKey = ledger.Health
+
+// Retention is how long sent notifications are remembered: longer than any
+// repeat_every and than any period someone reruns with `run --at`.
+const Retention = 90 * 24 * time.Hour
 
 // Deliver decides what is due for each channel, records it in the ledger as
 // pending, posts one digest per channel, and marks what was accepted. A crash
 // between a post and the ledger write can repeat that one digest, never more.
+//
+// Times: repeat_every is measured in evaluation time (ev.At: the timer's
+// trigger time, or `run --at`), and a delivery is stamped with ev.At, so a
+// rerun or an FC retry of a moment judges exactly as the first run did. now
+// (the wall clock) only ages pending notifications.
 func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (*Summary, error) {
 	log := dl.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	at := ev.At
+	if at.IsZero() {
+		at = now
 	}
 	sum := newSummary(ev)
 	var problems []alert.Problem
@@ -108,19 +122,37 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		if !errors.As(err, &ce) {
 			return sum, err
 		}
-		log.Error("ledger was corrupt; kept aside and started afresh", "kept_as", ce.KeptAs)
-		problems = append(problems, alert.Problem{Code: "Ledger.Corrupt", Message: fmt.Sprintf(
-			"the notification ledger was unreadable and was kept aside as %s; alerts already sent may be sent once more", filepath.Base(ce.KeptAs))})
+		msg := "the notification ledger " + filepath.Base(ce.Path) + " is unreadable (" + ce.Err.Error() + ")"
+		if ce.KeptAs != "" {
+			msg += " and was kept aside as " + filepath.Base(ce.KeptAs) + "; a new one was started"
+		}
+		msg += ": alerts already sent may be sent once more"
+		log.Error("ledger is corrupt; started afresh", "kept_as", ce.KeptAs, "error", err)
+		problems = append(problems, alert.Problem{Code: "Ledger.Corrupt", Message: msg})
 	}
 	defer done()
 
+	// Forget old deliveries, and give up on notifications undelivered for
+	// too long, first: this run's health message reports them.
+	before := now
+	if at.Before(before) {
+		before = at
+	}
+	pr := led.Prune(before.Add(-Retention))
+	problems = append(problems, abandoned(pr.Abandoned, led.PendingMaxAge, log)...)
+
 	// Decide: every transition due, recorded as pending before anything is sent.
+	hist := index(led)
 	for i := range ev.Results {
 		r := &ev.Results[i]
 		if r.Silenced != "" {
 			continue
 		}
 		item := Item(r)
+		period := r.Period.Start
+		if period.IsZero() {
+			period = ev.Period.Start
+		}
 		chans := r.Rule.Notify
 		if len(chans) == 0 {
 			chans = dl.Default
@@ -130,7 +162,12 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 			if !ok {
 				continue
 			}
-			if e, due := due(led, &item, r, ch, c, ev.Period.Start, ev.At); due {
+			mark, drop := decide(hist[histKey(item.Key(), ch)], &item, r.Rule.RepeatEvery, wantResolved(r, c), ch, period, at)
+			for _, e := range drop {
+				log.Info("superseded pending notification dropped", "channel", ch, "alert", e.Alert, "transition", e.Transition, "period", e.Period)
+				led.Drop(e.Alert, e.Channel, e.Period, e.Transition)
+			}
+			for _, e := range mark {
 				led.MarkPending(e)
 			}
 		}
@@ -163,105 +200,251 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		}
 		return names[i] < names[j]
 	})
-	for _, name := range names {
+	healthPeriod := ev.Period.Start
+	if healthPeriod.IsZero() {
+		healthPeriod = at
+	}
+	healthEntry := func(ch string) ledger.Entry {
+		return ledger.Entry{Alert: healthKey, Channel: ch, Period: healthPeriod, Transition: ledger.Health}
+	}
+	// told: how many of problems each default channel has heard in this run.
+	told := map[string]int{}
+	failed := map[string]bool{}
+	healthFailed := map[string]bool{}
+	post := func(name string, entries []ledger.Entry, health []alert.Problem) error {
 		c := dl.Channels[name]
+		d := &notify.Digest{PeriodStart: ev.Period.Start, PeriodEnd: ev.Period.End, Location: dl.Location, Health: health}
+		for _, e := range entries {
+			it := *e.Item
+			it.Repeat = e.Transition == ledger.Repeat
+			d.Items = append(d.Items, it)
+		}
+		d.Title = title(d)
+		d.Sort()
+		if len(health) > 0 {
+			led.MarkPending(healthEntry(name))
+			if err := save(led); err != nil {
+				log.Error("ledger not saved", "error", err)
+			}
+		}
+		err := notify.Send(ctx, c.Notifier, d, dl.Sleep)
+		if err != nil {
+			log.Error("delivery failed; notifications stay pending", "channel", name, "alerts", len(entries), "error", err)
+			failed[name] = true
+			sum.Notifications.Failed += len(entries)
+			for _, e := range entries {
+				e.LastError = err.Error()
+				led.MarkPending(e)
+			}
+			if len(health) > 0 {
+				h := healthEntry(name)
+				h.LastError = err.Error()
+				led.MarkPending(h)
+				healthFailed[name] = true
+			}
+			problems = append(problems, alert.Problem{Channel: name, Code: "Delivery.Failed", Message: err.Error()})
+		} else {
+			sum.Notifications.Sent += len(entries)
+			for _, e := range entries {
+				led.MarkSent(e.Alert, e.Channel, e.Period, e.Transition, at)
+			}
+			if len(health) > 0 {
+				led.MarkSent(healthKey, name, healthPeriod, ledger.Health, at)
+			}
+			log.Info("delivered", "channel", name, "alerts", len(entries), "health", len(health))
+		}
+		// Saved after every digest: a crash repeats at most this one.
+		if err := save(led); err != nil {
+			log.Error("ledger not saved", "error", err)
+		}
+		return err
+	}
+	for _, name := range names {
 		var entries []ledger.Entry
 		for _, e := range led.Pending() {
 			if e.Channel == name && e.Item != nil {
 				entries = append(entries, e)
 			}
 		}
-		d := &notify.Digest{PeriodStart: ev.Period.Start, PeriodEnd: ev.Period.End, Location: dl.Location}
-		for _, e := range entries {
-			it := *e.Item
-			it.Repeat = e.Transition == "repeat"
-			d.Items = append(d.Items, it)
+		var health []alert.Problem
+		if isDefault[name] && len(problems) > 0 && !led.Sent(healthKey, name, healthPeriod, ledger.Health) {
+			health = slices.Clone(problems)
+			told[name] = len(problems)
 		}
-		sendHealth := isDefault[name] && len(problems) > 0 && !led.Sent(healthKey, name, ev.Period.Start, healthKey)
-		if sendHealth {
-			d.Health = problems
-		}
-		if len(d.Items) == 0 && !sendHealth {
+		if len(entries) == 0 && len(health) == 0 {
 			continue
 		}
-		d.Title = title(d)
-		d.Sort()
-		err := notify.Send(ctx, c.Notifier, d, dl.Sleep)
-		if err != nil {
-			log.Error("delivery failed; notifications stay pending", "channel", name, "error", err)
-			sum.Notifications.Failed += len(entries)
-			for _, e := range entries {
-				e.LastError = err.Error()
-				led.MarkPending(e)
-			}
-			problems = append(problems, alert.Problem{Channel: name, Code: "Delivery.Failed", Message: err.Error()})
-		} else {
-			sum.Notifications.Sent += len(entries)
-			for _, e := range entries {
-				led.MarkSent(e.Alert, e.Channel, e.Period, e.Transition, now)
-			}
-			if sendHealth {
-				led.MarkSent(healthKey, name, ev.Period.Start, healthKey, now)
-			}
-			log.Info("delivered", "channel", name, "alerts", len(entries), "health", sendHealth)
+		post(name, entries, health)
+	}
+	// A default channel that went out before another channel failed (or
+	// before any problem was known) hears about it in a short health-only
+	// follow-up: once per period, plus only what it has not heard.
+	for _, name := range names {
+		if !isDefault[name] || failed[name] || len(problems) == 0 {
+			continue
 		}
-		// Saved after every digest: a crash repeats at most this one.
-		if err := save(led); err != nil {
-			log.Error("ledger not saved", "error", err)
+		n, heard := told[name]
+		if !heard && led.Sent(healthKey, name, healthPeriod, ledger.Health) {
+			continue // told in an earlier run of this period
+		}
+		if n >= len(problems) {
+			continue
+		}
+		told[name] = len(problems)
+		post(name, nil, slices.Clone(problems[n:]))
+	}
+	// A health message is about now: one that failed in an earlier run is
+	// not owed later (a rerun of the period sends a fresh one if problems
+	// remain). One that failed in this run counts as pending.
+	for _, e := range led.Pending() {
+		if e.Transition == ledger.Health && !(healthFailed[e.Channel] && e.Period.Equal(healthPeriod)) {
+			led.Drop(e.Alert, e.Channel, e.Period, e.Transition)
 		}
 	}
-	led.Prune(now.Add(-90 * 24 * time.Hour))
 	if err := save(led); err != nil {
 		log.Error("ledger not saved", "error", err)
 	}
 	for _, e := range led.Pending() {
-		if e.Item != nil {
+		if e.Item != nil || e.Transition == ledger.Health {
 			sum.Notifications.Pending++
 		}
 	}
 	return sum, nil
 }
 
-// due decides whether item is owed to channel ch, and as which transition.
-func due(led *ledger.Ledger, item *alert.Item, r *Result, ch string, c Channel, period, at time.Time) (ledger.Entry, bool) {
+// wantResolved is the rule's send_resolved unless the channel overrides it.
+func wantResolved(r *Result, c Channel) bool {
+	if c.SendResolved != nil {
+		return *c.SendResolved
+	}
+	return r.Rule.SendResolved
+}
+
+func histKey(alertKey, channel string) string { return alertKey + "\x00" + channel }
+
+// index groups the ledger's entries by alert and channel.
+func index(led *ledger.Ledger) map[string][]ledger.Entry {
+	m := map[string][]ledger.Entry{}
+	for _, e := range led.Entries() {
+		k := histKey(e.Alert, e.Channel)
+		m[k] = append(m[k], e)
+	}
+	return m
+}
+
+// decide works out what one alert owes one channel, given that alert's
+// ledger history on the channel: the notifications to record as pending, and
+// pending ones that this one supersedes.
+//
+//   - Firing: the firing notification of this firing run (keyed by the
+//     period it started in, item.Since) once; then a reminder in the first
+//     evaluated period at least repeatEvery (less a tenth of slack for timer
+//     drift) after the last firing or reminder delivered in this run. A newer
+//     reminder supersedes an undelivered older one.
+//   - Resolved: a resolution (when wanted) only if this firing run was
+//     announced on the channel, or its announcement is still pending and
+//     goes out in the same digest; undelivered reminders are dropped.
+func decide(hist []ledger.Entry, item *alert.Item, repeatEvery time.Duration, sendResolved bool,
+	ch string, period, at time.Time) (mark, drop []ledger.Entry) {
 	key := item.Key()
-	e := ledger.Entry{Alert: key, Channel: ch, Period: period, Item: item}
-	switch item.State {
-	case alert.Firing:
-		since := item.Since
-		if since.IsZero() {
-			since = period
+	since := item.Since
+	if since.IsZero() {
+		since = period
+	}
+	find := func(p time.Time, transition string) (ledger.Entry, bool) {
+		for _, e := range hist {
+			if e.Transition == transition && e.Period.Equal(p) {
+				return e, true
+			}
 		}
-		if !led.Sent(key, ch, since, alert.Firing) {
-			e.Period, e.Transition = since, alert.Firing
-			_, pending := led.Get(key, ch, since, alert.Firing)
-			return e, !pending
-		}
-		every := r.Rule.RepeatEvery
-		last, ok := led.LastSent(key, ch)
-		// A daily timer drifts by seconds; a tenth of the interval of slack
-		// keeps a 24h repeat from slipping to 48h.
-		if every > 0 && ok && at.Sub(last) >= every-every/10 && !led.Sent(key, ch, period, "repeat") {
-			e.Transition = "repeat"
-			return e, true
-		}
-	case alert.Resolved:
-		want := r.Rule.SendResolved
-		if c.SendResolved != nil {
-			want = *c.SendResolved
-		}
-		if !want {
-			return e, false
-		}
-		if _, fired := led.LastSent(key, ch); !fired {
-			return e, false // never announced here: a resolution would puzzle
-		}
-		if !led.Sent(key, ch, period, alert.Resolved) {
-			e.Transition = alert.Resolved
-			return e, true
+		return ledger.Entry{}, false
+	}
+	entry := func(p time.Time, transition string) ledger.Entry {
+		return ledger.Entry{Alert: key, Channel: ch, Period: p, Transition: transition, Item: item}
+	}
+	stalePending := func(transition string, keep time.Time) {
+		for _, e := range hist {
+			if e.Transition == transition && e.Status == ledger.StatusPending && !e.Period.Equal(keep) {
+				drop = append(drop, e)
+			}
 		}
 	}
-	return e, false
+	switch item.State {
+	case alert.Firing:
+		fe, ok := find(since, ledger.Firing)
+		if !ok {
+			return []ledger.Entry{entry(since, ledger.Firing)}, nil
+		}
+		if fe.Status != ledger.StatusSent || repeatEvery <= 0 {
+			return nil, nil // still pending: it goes out as it is
+		}
+		var last time.Time
+		for _, e := range hist {
+			if e.Status == ledger.StatusSent && !e.Period.Before(since) &&
+				(e.Transition == ledger.Firing || e.Transition == ledger.Repeat) && e.SentAt.After(last) {
+				last = e.SentAt
+			}
+		}
+		if at.Sub(last) < repeatEvery-repeatEvery/10 {
+			return nil, nil
+		}
+		if _, ok := find(period, ledger.Repeat); ok {
+			return nil, nil // sent, or pending and going out
+		}
+		stalePending(ledger.Repeat, period)
+		return []ledger.Entry{entry(period, ledger.Repeat)}, drop
+	case alert.Resolved:
+		stalePending(ledger.Repeat, time.Time{})
+		if !sendResolved {
+			return nil, drop
+		}
+		announced := false
+		for _, e := range hist {
+			if (e.Transition == ledger.Firing || e.Transition == ledger.Repeat) && !e.Period.Before(since) {
+				announced = true // sent, or pending and going out first
+			}
+		}
+		if !announced {
+			return nil, drop // never announced here: a resolution would puzzle
+		}
+		if _, ok := find(period, ledger.Resolved); ok {
+			return nil, drop
+		}
+		return []ledger.Entry{entry(period, ledger.Resolved)}, drop
+	}
+	return nil, nil
+}
+
+// abandoned turns pending notifications given up on by Prune into health
+// problems, one per channel.
+func abandoned(es []ledger.Entry, maxAge time.Duration, log *slog.Logger) []alert.Problem {
+	if maxAge <= 0 {
+		maxAge = ledger.DefaultPendingMaxAge
+	}
+	byChan := map[string][]ledger.Entry{}
+	var chans []string
+	for _, e := range es {
+		if e.Transition == ledger.Health {
+			continue
+		}
+		if _, ok := byChan[e.Channel]; !ok {
+			chans = append(chans, e.Channel)
+		}
+		byChan[e.Channel] = append(byChan[e.Channel], e)
+	}
+	sort.Strings(chans)
+	var out []alert.Problem
+	for _, ch := range chans {
+		list := byChan[ch]
+		last := list[len(list)-1]
+		log.Error("gave up on undelivered notifications", "channel", ch, "count", len(list), "last_error", last.LastError)
+		msg := fmt.Sprintf("%d notification(s) could not be delivered for %d days and were dropped", len(list), int(maxAge/(24*time.Hour)))
+		if last.LastError != "" {
+			msg += "; last error: " + last.LastError
+		}
+		out = append(out, alert.Problem{Channel: ch, Code: "Delivery.Abandoned", Message: msg})
+	}
+	return out
 }
 
 // openLedger opens the ledger under the run lock. A dry run reads it without
@@ -273,7 +456,8 @@ func openLedger(dl *Delivery, now time.Time) (*ledger.Ledger, func(), []alert.Pr
 	if dl.DryRun {
 		l, err := ledger.OpenReadOnly(dl.StateDir)
 		if l == nil {
-			l = memLedger()
+			return memLedger(), func() {}, []alert.Problem{{Code: "Ledger.Unreadable", Message: "the notification ledger cannot be read (" +
+				err.Error() + "); the dry run shows every notification as due"}}, nil
 		}
 		return l, func() {}, nil, err
 	}
