@@ -1,0 +1,843 @@
+// Package ruletest runs rule unit tests (SPEC §7, modelled on `promtool test
+// rules`): YAML files that give metric series in a short notation and the
+// alerts the rules must raise, period by period. The series are evaluated by
+// the real rules engine (rules.Set.Evaluate), so a test exercises exactly what
+// a run does. See README.md, "Rule tests".
+package ruletest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cams-alert/cams-alert/function/alert"
+	"github.com/cams-alert/cams-alert/function/metrics"
+	"github.com/cams-alert/cams-alert/function/rules"
+)
+
+// DefaultStart is the first period of a test that gives no start: a Monday,
+// at midnight in UTC+8 (where the API's DAILY buckets start for the
+// Singapore region).
+var DefaultStart = time.Date(2026, 11, 2, 0, 0, 0, 0, time.FixedZone("+08:00", 8*3600))
+
+// File is one parsed test file.
+type File struct {
+	Path      string
+	RuleFiles []string // resolved against the test file's directory
+	Tests     []*Test
+	// Diags are problems that make the whole file unusable.
+	Diags rules.Diagnostics
+}
+
+// Test is one test case.
+type Test struct {
+	Name        string
+	File        string
+	Line        int
+	Start       time.Time
+	Granularity metrics.Granularity
+	// Rules, when given, restricts the test to these rule names.
+	Rules     []string
+	rulesNode *yaml.Node
+	Series    []*metrics.Series
+	Periods   int // the longest series' length
+	Expect    []Expect
+	// Diags are problems in this test: it fails without being run.
+	Diags rules.Diagnostics
+}
+
+// Expect is the alerts expected in one evaluated period.
+type Expect struct {
+	Line   int
+	At     string // as written
+	Index  int    // 0-based period
+	Alerts []Want
+}
+
+// Want is one expected alert; nil fields are not compared.
+type Want struct {
+	Line                                    int
+	Rule, Template, Language, Button, State *string
+	Severity                                *string
+	Silenced                                *bool
+	Value, Baseline                         *approx
+	Since                                   *int              // 0-based period
+	order                                   []string          // the fields given, in wantFields order
+	text                                    map[string]string // as written
+}
+
+// approx is a number compared to the precision it was written with: 0.63
+// matches anything that rounds to 0.63.
+type approx struct {
+	v, tol float64
+}
+
+func (a approx) match(x float64) bool {
+	return math.Abs(x-a.v) <= a.tol+1e-12*math.Max(1, math.Abs(a.v))
+}
+
+// Parse reads a test file. It returns an error only when the file cannot be
+// read; every problem in it is in File.Diags or a Test's Diags.
+func Parse(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBytes(path, data), nil
+}
+
+// ParseBytes parses a test file's content as if read from path.
+func ParseBytes(path string, data []byte) (f *File) {
+	f = &File{Path: path}
+	p := &fparser{file: path}
+	defer func() {
+		if r := recover(); r != nil { // yaml.v3 must not take the run down
+			f.Diags = append(f.Diags, rules.Diagnostic{File: path, Line: 1, Col: 1, Msg: "cannot parse YAML"})
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			f.Diags = append(f.Diags, rules.Diagnostic{File: path, Line: 1, Col: 1, Msg: "empty test file: want rule_files and tests"})
+		} else {
+			f.Diags = append(f.Diags, yamlDiag(path, err))
+		}
+		return f
+	}
+	if len(doc.Content) == 0 {
+		f.Diags = append(f.Diags, rules.Diagnostic{File: path, Line: 1, Col: 1, Msg: "empty test file: want rule_files and tests"})
+		return f
+	}
+	root := resolve(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		p.errAt(root, "top level: want a mapping with rule_files and tests, got %s", kindOf(root))
+		f.Diags = p.diags
+		return f
+	}
+	fs := p.fields(root, "at top level", []string{"rule_files", "tests"})
+	if n, ok := fs["rule_files"]; ok {
+		files, ok := p.strings(n.v, "rule_files")
+		if ok && len(files) == 0 {
+			p.errAt(n.v, "rule_files: want at least one rule file")
+		}
+		for _, rf := range files {
+			if !filepath.IsAbs(rf) {
+				rf = filepath.Join(filepath.Dir(path), rf)
+			}
+			f.RuleFiles = append(f.RuleFiles, rf)
+		}
+	} else {
+		p.errAt(root, "missing rule_files: the rule files under test, relative to this file")
+	}
+	if n, ok := fs["tests"]; ok {
+		seq := resolve(n.v)
+		if seq.Kind != yaml.SequenceNode || len(seq.Content) == 0 {
+			p.errAt(n.v, "tests: want a list of tests, got %s", kindOf(seq))
+		} else {
+			names := map[string]int{}
+			for _, tn := range seq.Content {
+				t := parseTest(path, tn)
+				if prev, dup := names[t.Name]; dup && t.Name != "" {
+					t.Diags = append(t.Diags, rules.Diagnostic{File: path, Line: t.Line, Col: 1,
+						Msg: fmt.Sprintf("test name %q already used at line %d", t.Name, prev)})
+				}
+				names[t.Name] = t.Line
+				f.Tests = append(f.Tests, t)
+			}
+		}
+	} else {
+		p.errAt(root, "missing tests")
+	}
+	f.Diags = append(f.Diags, p.diags...)
+	return f
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func yamlDiag(file string, err error) rules.Diagnostic {
+	msg, line := err.Error(), 1
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return rules.Diagnostic{File: file, Line: max(line, 1), Col: 1, Msg: "invalid YAML: " + msg}
+}
+
+// ---- YAML helpers ---------------------------------------------------------
+
+type fparser struct {
+	file  string
+	diags rules.Diagnostics
+}
+
+func (p *fparser) errAt(n *yaml.Node, format string, args ...any) {
+	p.errAtCol(n, 0, format, args...)
+}
+
+// errAtCol reports at n's position, shifted by off characters into it.
+func (p *fparser) errAtCol(n *yaml.Node, off int, format string, args ...any) {
+	line, col := 1, 1
+	if n != nil {
+		line, col = max(n.Line, 1), max(n.Column, 1)
+	}
+	p.diags = append(p.diags, rules.Diagnostic{File: p.file, Line: line, Col: col + off, Msg: fmt.Sprintf(format, args...)})
+}
+
+type kv struct{ k, v *yaml.Node }
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 8; i++ {
+		n = n.Alias
+	}
+	if n == nil {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+	}
+	return n
+}
+
+// pairs lists a mapping's pairs, with YAML merge keys (<<: *base) expanded:
+// keys given explicitly win.
+func pairs(n *yaml.Node, depth int) []kv {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode || depth > 4 {
+		return nil
+	}
+	var out, merged []kv
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			v = resolve(v)
+			if v.Kind == yaml.SequenceNode {
+				for _, m := range v.Content {
+					merged = append(merged, pairs(m, depth+1)...)
+				}
+			} else {
+				merged = append(merged, pairs(v, depth+1)...)
+			}
+			continue
+		}
+		out = append(out, kv{k, v})
+	}
+	for _, m := range merged {
+		dup := false
+		for _, o := range out {
+			if o.k.Value == m.k.Value {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// fields decodes a mapping, reporting unknown and repeated keys.
+func (p *fparser) fields(n *yaml.Node, where string, allowed []string) map[string]kv {
+	out := map[string]kv{}
+	for _, pr := range pairs(n, 0) {
+		k := resolve(pr.k)
+		if k.Kind != yaml.ScalarNode {
+			p.errAt(pr.k, "%s: keys must be strings, got %s", where, kindOf(k))
+			continue
+		}
+		known := false
+		for _, a := range allowed {
+			known = known || a == k.Value
+		}
+		if !known {
+			p.errAt(pr.k, "unknown field %q %s%s (want %s)", k.Value, where, suggest(k.Value, allowed), strings.Join(allowed, ", "))
+			continue
+		}
+		if prev, dup := out[k.Value]; dup {
+			p.errAt(pr.k, "field %q given twice %s (first at line %d)", k.Value, where, prev.k.Line)
+			continue
+		}
+		out[k.Value] = pr
+	}
+	return out
+}
+
+func kindOf(n *yaml.Node) string {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "nothing"
+		case "!!int", "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		}
+		return fmt.Sprintf("the string %q", n.Value)
+	}
+	return "an unsupported YAML node"
+}
+
+func (p *fparser) str(n *yaml.Node, what string) (string, bool) {
+	r := resolve(n)
+	if r.Kind != yaml.ScalarNode || r.Tag == "!!null" {
+		p.errAt(n, "%s: want a string, got %s", what, kindOf(r))
+		return "", false
+	}
+	return r.Value, true
+}
+
+func (p *fparser) strings(n *yaml.Node, what string) ([]string, bool) {
+	r := resolve(n)
+	if r.Kind == yaml.ScalarNode && r.Tag != "!!null" {
+		return []string{r.Value}, true
+	}
+	if r.Kind != yaml.SequenceNode {
+		p.errAt(n, "%s: want a list of strings, got %s", what, kindOf(r))
+		return nil, false
+	}
+	var out []string
+	ok := true
+	for _, it := range r.Content {
+		s, good := p.str(it, what)
+		ok = ok && good
+		if good {
+			out = append(out, s)
+		}
+	}
+	return out, ok
+}
+
+// suggest returns ` (did you mean "x"?)` for a near miss.
+func suggest(s string, options []string) string {
+	best, bestD := "", 3
+	for _, o := range options {
+		if d := distance(strings.ToLower(s), o); d < bestD {
+			best, bestD = o, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// ---- tests ------------------------------------------------------------------
+
+var testFields = []string{"name", "start", "granularity", "rules", "series", "expect"}
+
+func parseTest(file string, n *yaml.Node) *Test {
+	p := &fparser{file: file}
+	r := resolve(n)
+	t := &Test{File: file, Line: max(n.Line, 1), Start: DefaultStart, Granularity: metrics.Daily}
+	defer func() { t.Diags = append(t.Diags, p.diags...) }()
+	if r.Kind != yaml.MappingNode {
+		p.errAt(n, "test: want a mapping with name, series and expect, got %s", kindOf(r))
+		return t
+	}
+	fs := p.fields(r, "in test", testFields)
+	if v, ok := fs["name"]; ok {
+		t.Name, _ = p.str(v.v, "name")
+	}
+	if t.Name == "" {
+		p.errAt(n, "test: missing name")
+		t.Name = fmt.Sprintf("test at line %d", t.Line)
+	}
+	if v, ok := fs["granularity"]; ok {
+		if s, ok := p.str(v.v, "granularity"); ok {
+			g := metrics.Granularity(strings.ToUpper(s))
+			if !g.Valid() {
+				p.errAt(v.v, "granularity %q: want DAILY or HALF_HOUR", s)
+			} else {
+				t.Granularity = g
+			}
+		}
+	}
+	if v, ok := fs["start"]; ok {
+		if s, ok := p.str(v.v, "start"); ok {
+			st, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				p.errAt(v.v, "start %q: want an RFC 3339 time such as 2026-11-02T00:00:00+08:00", s)
+			} else {
+				t.Start = st
+			}
+		}
+	}
+	if v, ok := fs["rules"]; ok {
+		t.Rules, _ = p.strings(v.v, "rules")
+		t.rulesNode = v.v
+	}
+	if v, ok := fs["series"]; ok {
+		p.series(t, v.v)
+	} else {
+		p.errAt(n, "test %q: missing series", t.Name)
+	}
+	if v, ok := fs["expect"]; ok {
+		p.expects(t, v.v)
+	} else {
+		p.errAt(n, "test %q: missing expect", t.Name)
+	}
+	return t
+}
+
+var seriesFields = []string{"template", "language", "sent", "delivered", "read", "clicks", "buttons"}
+
+// buttonPrefixes map a button key's "type:" prefix to the API's type.
+var buttonPrefixes = []struct{ prefix, typ string }{
+	{"url:", metrics.URLButton},
+	{"reply:", metrics.QuickReply},
+	{"phone:", metrics.PhoneButton},
+	{metrics.URLButton + ":", metrics.URLButton},
+	{metrics.QuickReply + ":", metrics.QuickReply},
+	{metrics.PhoneButton + ":", metrics.PhoneButton},
+}
+
+// parseButtonKey splits "url:Shop now" into its type and text; a key without
+// a prefix is a quick reply button.
+func parseButtonKey(k string) (typ, text string) {
+	for _, bp := range buttonPrefixes {
+		if rest, ok := strings.CutPrefix(k, bp.prefix); ok {
+			return bp.typ, strings.TrimLeft(rest, " ")
+		}
+	}
+	return metrics.QuickReply, k
+}
+
+// values parses one series field, reporting at the field's position (and at
+// the offending character when the scalar is on one line).
+func (p *fparser) values(n *yaml.Node, what string) ([]int64, bool) {
+	r := resolve(n)
+	if r.Kind != yaml.ScalarNode || r.Tag == "!!null" {
+		p.errAt(n, "%s: want a series such as \"1000x7 _ 900\", got %s", what, kindOf(r))
+		return nil, false
+	}
+	vals, err := ParseSeries(r.Value)
+	if err != nil {
+		off := 0
+		var se *SeriesError
+		if errors.As(err, &se) && r == n && !strings.ContainsAny(r.Value, "\n\\") {
+			switch r.Style {
+			case 0:
+				off = se.Pos
+			case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+				if !strings.Contains(r.Value, "'") {
+					off = se.Pos + 1
+				}
+			}
+		}
+		p.errAtCol(n, off, "%s: %v", what, err)
+		return nil, false
+	}
+	return vals, true
+}
+
+func (p *fparser) series(t *Test, n *yaml.Node) {
+	seq := resolve(n)
+	if seq.Kind != yaml.SequenceNode || len(seq.Content) == 0 {
+		p.errAt(n, "series: want a list of series ({template, language, sent, ...}), got %s", kindOf(seq))
+		return
+	}
+	seen := map[metrics.Key]int{}
+	step := t.Granularity.Step()
+	for _, sn := range seq.Content {
+		m := resolve(sn)
+		if m.Kind != yaml.MappingNode {
+			p.errAt(sn, "series: want a mapping such as {template: T1, language: en, sent: \"1000x9\"}, got %s", kindOf(m))
+			continue
+		}
+		fs := p.fields(m, "in series", seriesFields)
+		key := metrics.Key{Language: "en"}
+		if v, ok := fs["template"]; ok {
+			key.Template, _ = p.str(v.v, "template")
+		} else {
+			p.errAt(sn, "series: missing template")
+		}
+		if v, ok := fs["language"]; ok {
+			key.Language, _ = p.str(v.v, "language")
+		}
+		if prev, dup := seen[key]; dup {
+			p.errAt(sn, "series %s given twice (first at line %d)", key, prev)
+			continue
+		}
+		seen[key] = sn.Line
+		type field struct {
+			name string
+			node *yaml.Node
+			vals []int64
+		}
+		var counts []field
+		good := true
+		for _, name := range []string{"sent", "delivered", "read", "clicks"} {
+			v, ok := fs[name]
+			if !ok {
+				continue
+			}
+			vals, ok := p.values(v.v, name)
+			good = good && ok
+			counts = append(counts, field{name, v.v, vals})
+		}
+		if _, ok := fs["sent"]; !ok {
+			p.errAt(sn, "series %s: missing sent (one value per period, _ for a period with no data)", key)
+			continue
+		}
+		type button struct {
+			field
+			typ, text string
+		}
+		var buttons []button
+		if v, ok := fs["buttons"]; ok {
+			bm := resolve(v.v)
+			if bm.Kind != yaml.MappingNode {
+				p.errAt(v.v, "buttons: want a mapping of button text to series, such as {\"url:Shop now\": \"40x9\"}, got %s", kindOf(bm))
+				good = false
+			}
+			for _, pr := range pairs(bm, 0) {
+				k, ok := p.str(pr.k, "buttons: button text")
+				if !ok {
+					good = false
+					continue
+				}
+				typ, text := parseButtonKey(k)
+				if text == "" {
+					p.errAt(pr.k, "buttons: %q has no button text", k)
+					good = false
+					continue
+				}
+				vals, ok := p.values(pr.v, "button "+strconv.Quote(k))
+				good = good && ok
+				buttons = append(buttons, button{field{"button " + strconv.Quote(k), pr.v, vals}, typ, text})
+			}
+		}
+		if !good {
+			continue
+		}
+		sent := counts[0].vals // sent is parsed first
+		np := len(sent)
+		all := counts[1:]
+		for _, b := range buttons {
+			all = append(all, b.field)
+		}
+		for _, f := range all {
+			if len(f.vals) != np {
+				p.errAt(f.node, "series %s: %s has %d periods but sent has %d: every field needs one value per period", key, f.name, len(f.vals), np)
+				good = false
+			}
+		}
+		if !good {
+			continue
+		}
+		get := func(name string) []int64 {
+			for _, f := range counts {
+				if f.name == name {
+					return f.vals
+				}
+			}
+			return nil
+		}
+		delivered, read, clicks := get("delivered"), get("read"), get("clicks")
+		s := &metrics.Series{Key: key, Granularity: t.Granularity}
+		for i := 0; i < np && good; i++ {
+			gap := sent[i] == Gap
+			for _, f := range all {
+				isButton := strings.HasPrefix(f.name, "button ")
+				if (gap && f.vals[i] != Gap) || (!gap && f.vals[i] == Gap && !isButton) {
+					if gap {
+						p.errAt(f.node, "series %s: period %d: sent is _ (no data) but %s is %d: a period with no data is _ in every field", key, i+1, f.name, f.vals[i])
+					} else {
+						p.errAt(f.node, "series %s: period %d: %s is _ (no data) but sent is %d: a period with no data is _ in every field", key, i+1, f.name, sent[i])
+					}
+					good = false
+					break
+				}
+			}
+			if !good || gap {
+				continue
+			}
+			start := t.Start.Add(time.Duration(i) * step)
+			per := metrics.Period{Start: start, End: start.Add(step), Sent: sent[i]}
+			if delivered != nil {
+				per.Delivered = delivered[i]
+			}
+			if read != nil {
+				per.Read = read[i]
+			}
+			var sum int64
+			for _, b := range buttons {
+				if c := b.vals[i]; c != Gap { // _ in a period with data: the API left the button out
+					per.Buttons = append(per.Buttons, metrics.Button{Type: b.typ, Text: b.text, Count: c})
+					sum += c
+				}
+			}
+			switch {
+			case clicks != nil && buttons != nil && clicks[i] != sum:
+				p.errAt(fs["clicks"].v, "series %s: period %d: clicks is %d but its buttons add up to %d (leave clicks out to use the buttons' sum)", key, i+1, clicks[i], sum)
+				good = false
+			case clicks != nil:
+				per.Clicks = clicks[i]
+			default:
+				per.Clicks = sum
+			}
+			s.Periods = append(s.Periods, per)
+		}
+		if !good {
+			continue
+		}
+		t.Series = append(t.Series, s)
+		t.Periods = max(t.Periods, np)
+	}
+}
+
+var expectFields = []string{"at", "alerts"}
+
+var wantFields = []string{"rule", "template", "language", "button", "state", "severity", "silenced", "value", "baseline", "since"}
+
+var periodRE = regexp.MustCompile(`^\s*(?:(day|period)\s+)?(\d+)\s*$`)
+
+// period parses "day N" (DAILY), "period N", a bare N (1-based) or an
+// RFC 3339 time (the latest complete period that ends at or before it, as
+// `run --at` picks), returning a 0-based index.
+func (p *fparser) period(t *Test, n *yaml.Node, what string) (int, bool) {
+	s, ok := p.str(n, what)
+	if !ok {
+		return 0, false
+	}
+	if m := periodRE.FindStringSubmatch(s); m != nil {
+		if m[1] == "day" && t.Granularity != metrics.Daily {
+			p.errAt(n, "%s %q: \"day N\" is for DAILY tests; use \"period N\"", what, s)
+			return 0, false
+		}
+		i, err := strconv.Atoi(m[2])
+		if err != nil || i < 1 {
+			p.errAt(n, "%s %q: periods count from 1", what, s)
+			return 0, false
+		}
+		return i - 1, true
+	}
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+	if err != nil {
+		p.errAt(n, "%s %q: want \"day N\", \"period N\" (from 1) or an RFC 3339 time", what, s)
+		return 0, false
+	}
+	step := t.Granularity.Step()
+	d := at.Sub(t.Start)
+	if d < step {
+		p.errAt(n, "%s %q: no complete period ends by then (the first starts at %s)", what, s, t.Start.Format(time.RFC3339))
+		return 0, false
+	}
+	return int(d/step) - 1, true
+}
+
+func (p *fparser) expects(t *Test, n *yaml.Node) {
+	seq := resolve(n)
+	if seq.Kind != yaml.SequenceNode || len(seq.Content) == 0 {
+		p.errAt(n, "expect: want a list of {at, alerts}, got %s", kindOf(seq))
+		return
+	}
+	for _, en := range seq.Content {
+		m := resolve(en)
+		if m.Kind != yaml.MappingNode {
+			p.errAt(en, "expect: want a mapping such as {at: \"day 8\", alerts: []}, got %s", kindOf(m))
+			continue
+		}
+		fs := p.fields(m, "in expect", expectFields)
+		e := Expect{Line: en.Line}
+		good := true
+		if v, ok := fs["at"]; ok {
+			e.At, _ = p.str(v.v, "at")
+			idx, ok := p.period(t, v.v, "at")
+			good = good && ok
+			if ok && t.Periods > 0 && idx >= t.Periods {
+				p.errAt(v.v, "at %q: the series have only %d periods", e.At, t.Periods)
+				good = false
+			}
+			e.Index = idx
+		} else {
+			p.errAt(en, "expect: missing at (\"day N\")")
+			good = false
+		}
+		v, ok := fs["alerts"]
+		if !ok {
+			p.errAt(en, "expect: missing alerts (write alerts: [] for none)")
+			continue
+		}
+		al := resolve(v.v)
+		if al.Kind == yaml.ScalarNode && al.Tag == "!!null" {
+			al = &yaml.Node{Kind: yaml.SequenceNode}
+		}
+		if al.Kind != yaml.SequenceNode {
+			p.errAt(v.v, "alerts: want a list of {rule, template, language, button, state}, got %s", kindOf(al))
+			continue
+		}
+		for _, an := range al.Content {
+			w, ok := p.want(t, an)
+			good = good && ok
+			e.Alerts = append(e.Alerts, w)
+		}
+		if good {
+			t.Expect = append(t.Expect, e)
+		}
+	}
+}
+
+func (p *fparser) want(t *Test, n *yaml.Node) (Want, bool) {
+	w := Want{Line: n.Line, text: map[string]string{}}
+	m := resolve(n)
+	if m.Kind != yaml.MappingNode {
+		p.errAt(n, "alert: want a mapping such as {rule: read-rate-drop, template: T1, state: firing}, got %s", kindOf(m))
+		return w, false
+	}
+	fs := p.fields(m, "in alert", wantFields)
+	good := true
+	strField := func(name string) *string {
+		v, ok := fs[name]
+		if !ok {
+			return nil
+		}
+		s, ok := p.str(v.v, name)
+		if !ok {
+			good = false
+			return nil
+		}
+		w.text[name] = s
+		return &s
+	}
+	w.Rule, w.Template, w.Language, w.Button = strField("rule"), strField("template"), strField("language"), strField("button")
+	w.State, w.Severity = strField("state"), strField("severity")
+	if w.State != nil && *w.State != alert.Firing && *w.State != alert.Resolved {
+		p.errAt(fs["state"].v, "state %q: want firing or resolved", *w.State)
+		good = false
+	}
+	if v, ok := fs["silenced"]; ok {
+		r := resolve(v.v)
+		var b bool
+		if r.Kind != yaml.ScalarNode || r.Decode(&b) != nil || r.Tag != "!!bool" {
+			p.errAt(v.v, "silenced: want true or false, got %s", kindOf(r))
+			good = false
+		} else {
+			w.Silenced = &b
+			w.text["silenced"] = strconv.FormatBool(b)
+		}
+	}
+	for _, name := range []string{"value", "baseline"} {
+		v, ok := fs[name]
+		if !ok {
+			continue
+		}
+		s, ok := p.str(v.v, name)
+		if !ok {
+			good = false
+			continue
+		}
+		a, err := parseApprox(s)
+		if err != nil {
+			p.errAt(v.v, "%s %q: %v", name, s, err)
+			good = false
+			continue
+		}
+		w.text[name] = s
+		if name == "value" {
+			w.Value = &a
+		} else {
+			w.Baseline = &a
+		}
+	}
+	if v, ok := fs["since"]; ok {
+		idx, ok := p.period(t, v.v, "since")
+		if ok {
+			w.Since = &idx
+			w.text["since"], _ = p.str(v.v, "since")
+		}
+		good = good && ok
+	}
+	for _, name := range wantFields {
+		if _, ok := w.text[name]; ok {
+			w.order = append(w.order, name)
+		}
+	}
+	return w, good
+}
+
+// parseApprox reads "0.63", "63%" or "1,200": the tolerance is half a unit
+// of the last digit written.
+func parseApprox(s string) (approx, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(s, ",", ""))
+	pct := strings.HasSuffix(s, "%")
+	num := strings.TrimSpace(strings.TrimSuffix(s, "%"))
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return approx{}, errors.New("want a number such as 0.63, 63% or 1200")
+	}
+	decimals := 0
+	if i := strings.IndexByte(num, '.'); i >= 0 && !strings.ContainsAny(num, "eE") {
+		decimals = len(num) - i - 1
+	}
+	tol := 0.5 * math.Pow(10, -float64(decimals))
+	if pct {
+		v, tol = v/100, tol/100
+	}
+	return approx{v: v, tol: tol}, nil
+}
+
+// String renders the expected alert with only the fields it gives.
+func (w *Want) String() string {
+	var parts []string
+	for _, name := range w.order {
+		parts = append(parts, name+": "+w.text[name])
+	}
+	if len(parts) == 0 {
+		return "{any alert}"
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// sortDiags orders diagnostics by position.
+func sortDiags(ds rules.Diagnostics) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		if ds[i].File != ds[j].File {
+			return ds[i].File < ds[j].File
+		}
+		if ds[i].Line != ds[j].Line {
+			return ds[i].Line < ds[j].Line
+		}
+		return ds[i].Col < ds[j].Col
+	})
+}

@@ -1,0 +1,43 @@
+package ruletest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cams-alert/cams-alert/function/rules"
+)
+
+// FuzzFile: no test file panics the parser or the runner; every problem is
+// a diagnostic with a line and a column.
+func FuzzFile(f *testing.F) {
+	for _, pat := range []string{"../../testdata/rules/*_test.yaml", "testdata/files/*_test.yaml"} {
+		files, _ := filepath.Glob(pat)
+		for _, file := range files {
+			if data, err := os.ReadFile(file); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	set, err := rules.LoadFiles([]string{"testdata/files/rules.yaml"}, Env)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file := ParseBytes("fuzz_test.yaml", data)
+		check := func(ds rules.Diagnostics) {
+			for _, d := range ds {
+				if d.File != "fuzz_test.yaml" || d.Line < 1 || d.Col < 1 || d.Msg == "" {
+					t.Fatalf("bad diagnostic %+v", d)
+				}
+			}
+		}
+		check(file.Diags)
+		for _, tt := range file.Tests {
+			check(tt.Diags)
+			if len(tt.Diags) == 0 && tt.Periods <= 400 {
+				tt.run(set)
+			}
+		}
+	})
+}
