@@ -46,6 +46,15 @@ type environ struct {
 	creds *fccontext.Credentials // FC's role credentials for this invocation
 }
 
+// tuning holds what tests shorten so that a fault costs milliseconds, not
+// the production timeouts; its zero value is the production behaviour.
+var tuning struct {
+	camsReadTimeout time.Duration                              // the API client's read timeout (0: cams.DefaultReadTimeout)
+	webhookTimeout  time.Duration                              // one request to a chat platform (0: webhookTimeout)
+	minInterval     time.Duration                              // notifier pacing (0: each platform's default)
+	sleep           func(context.Context, time.Duration) error // waits between delivery retries (nil: real time)
+}
+
 type runFlags struct {
 	at     time.Time
 	dryRun bool
@@ -122,7 +131,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sum, code, err := runOnce(ctx, environ{}, f, out, stderr)
 	if err != nil {
 		printErr(stderr, err)
-		return code
+		if sum == nil {
+			return code
+		}
+		// What was fetched and evaluated is still reported (--json
+		// consumers always get the summary when there is one).
 	}
 	if f.json {
 		enc := json.NewEncoder(stdout)
@@ -185,14 +198,37 @@ func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(reserve, 10*time.Second))
 	defer cancel()
 	sum, err := monitor.Deliver(dctx, ev, &monitor.Delivery{Channels: channels, Default: defaults,
-		StateDir: s.cfg.StateDir, DryRun: f.dryRun, Location: s.cfg.Location, Log: s.log}, time.Now())
+		StateDir: s.cfg.StateDir, DryRun: f.dryRun, Location: s.cfg.Location, Log: s.log, Sleep: tuning.sleep}, time.Now())
 	if err != nil {
 		return sum, exitFailed, err
 	}
+	noDataError(sum, ev)
 	if !sum.OK() {
 		return sum, exitFailed, nil
 	}
 	return sum, exitOK, nil
+}
+
+// CodeNoData is the summary error of a run in which every template answered
+// with no metrics at all: nothing was really checked.
+const CodeNoData = "NoData"
+
+// noDataError makes a run whose every template returned no metrics say so in
+// the summary (the health message already does): the usual cause is that the
+// space's WhatsApp ROI metric is not enabled, and a run that evaluated nothing
+// must not look like an all clear (exit 1).
+func noDataError(sum *monitor.Summary, ev *monitor.Evaluation) {
+	if sum == nil || ev.Templates == 0 || ev.Empty != ev.Templates {
+		return
+	}
+	for _, e := range sum.Errors {
+		if e.Code == CodeNoData {
+			return
+		}
+	}
+	sum.Errors = append(sum.Errors, monitor.Error{Code: CodeNoData, Message: fmt.Sprintf(
+		"all %d templates returned no metrics: is the WhatsApp ROI metric enabled for this space "+
+			"(EnableWhatsappROIMetric)? Metrics appear a day after it is enabled, and only for sends after that", ev.Templates)})
 }
 
 // source picks the replay directory for file:// endpoints, else the API.
@@ -203,7 +239,7 @@ func source(cfg *config.Config, env environ) (cams.Source, error) {
 	}
 	o := cams.Options{Endpoint: cfg.Endpoint, Region: cfg.Region, CustSpaceID: cfg.CustSpaceID,
 		IsvCode: cfg.IsvCode, QPS: cfg.QPS, AccessKeyID: cfg.AccessKeyID,
-		AccessKeySecret: cfg.AccessKeySecret, SecurityToken: cfg.SecurityToken}
+		AccessKeySecret: cfg.AccessKeySecret, SecurityToken: cfg.SecurityToken, ReadTimeout: tuning.camsReadTimeout}
 	if env.creds != nil {
 		o.AccessKeyID, o.AccessKeySecret, o.SecurityToken = env.creds.AccessKeyId, env.creds.AccessKeySecret, env.creds.SecurityToken
 	}

@@ -13,11 +13,8 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/cams"
-	"github.com/cams-alert/cams-alert/function/cams/camstest"
-	"github.com/cams-alert/cams-alert/function/config"
 	"github.com/cams-alert/cams-alert/function/metrics"
 	"github.com/cams-alert/cams-alert/function/monitor"
-	"github.com/cams-alert/cams-alert/function/notify/notifytest"
 )
 
 const sampleAt = "2026-11-24T09:00:00+08:00"
@@ -28,70 +25,6 @@ var wantFiring = []string{
 	"read-rate-drop 1100SHOP0001 en",
 	"dead-url-button 1100FLASH0002 en",
 	"sends-stopped 1100WEEK0003 en",
-}
-
-type rig struct {
-	cams  *camstest.Server
-	slack *notifytest.Slack
-	ding  *notifytest.DingTalk
-	state string
-	// secrets are recognisable values that must never be printed.
-	secrets []string
-}
-
-func newRig(t *testing.T) *rig {
-	t.Helper()
-	const dingSecret = "SECdingRobotSecret0123456789"
-	r := &rig{
-		cams:  camstest.New(t),
-		slack: notifytest.NewSlack(t),
-		ding:  notifytest.NewDingTalk(t, dingSecret),
-		state: t.TempDir(),
-	}
-	if err := r.cams.LoadDir("../testdata/sample"); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range config.Variables() {
-		t.Setenv(v, "")
-	}
-	env := map[string]string{
-		"ALIBABA_CLOUD_ACCESS_KEY_ID":     camstest.AccessKeyID,
-		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": camstest.AccessKeySecret,
-		"CAMS_ENDPOINT":                   r.cams.URL(),
-		"RULES_PATH":                      "../rules",
-		"STATE_DIR":                       r.state,
-		"SLACK_WEBHOOK_URL":               r.slack.WebhookURL,
-		"DINGTALK_WEBHOOK_URL":            r.ding.WebhookURL,
-		"DINGTALK_SECRET":                 dingSecret,
-		"TIMEZONE":                        "Asia/Shanghai",
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	r.secrets = []string{camstest.AccessKeySecret, r.slack.WebhookToken, r.ding.AccessToken, dingSecret}
-	return r
-}
-
-// run runs the CLI in-process and decodes the --json summary.
-func (r *rig) run(t *testing.T, args ...string) (int, *monitor.Summary, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := cli(context.Background(), append([]string{"run", "--json"}, args...), &stdout, &stderr)
-	r.checkNoSecrets(t, stdout.String()+stderr.String())
-	var sum monitor.Summary
-	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
-		t.Fatalf("stdout is not one JSON summary: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
-	return code, &sum, stderr.String()
-}
-
-func (r *rig) checkNoSecrets(t *testing.T, out string) {
-	t.Helper()
-	for _, s := range r.secrets {
-		if strings.Contains(out, s) {
-			t.Errorf("output leaks secret %q", s[:6]+"…")
-		}
-	}
 }
 
 func firing(s *monitor.Summary) []string {
@@ -244,7 +177,7 @@ func TestDryRunTouchesNothing(t *testing.T) {
 			t.Errorf("dry-run output lacks %q", w)
 		}
 	}
-	r.checkNoSecrets(t, out+stderr.String())
+	r.checkNoSecrets(t, "dry-run output", out+stderr.String())
 }
 
 func TestBadConfigExitsTwoAndFetchesNothing(t *testing.T) {
@@ -284,7 +217,7 @@ func TestBinary(t *testing.T) {
 	if err == nil || !errorsAs(err, &ee) || ee.ExitCode() != exitFailed {
 		t.Fatalf("exit: %v, want %d\n%s", err, exitFailed, stderr.String())
 	}
-	r.checkNoSecrets(t, stdout.String()+stderr.String())
+	r.checkNoSecrets(t, "the binary's output", stdout.String()+stderr.String())
 	var raw map[string]any
 	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout.String())

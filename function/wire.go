@@ -19,6 +19,9 @@ import (
 
 func lookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
 
+// webhookTimeout bounds one request to a chat platform.
+const webhookTimeout = 15 * time.Second
+
 // Names of the channels made from SLACK_* and DINGTALK_* variables.
 const (
 	envSlack    = "slack"
@@ -34,7 +37,13 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	// the notifiers render whatever they are handed.
 	out := map[string]monitor.Channel{}
 	var defaults []string
-	client := &http.Client{Timeout: 15 * time.Second}
+	// Redirects to another host are refused: a webhook's token must not
+	// follow a redirect anywhere else.
+	timeout := webhookTimeout
+	if tuning.webhookTimeout > 0 {
+		timeout = tuning.webhookTimeout
+	}
+	client := notify.HTTPClient(&http.Client{Timeout: timeout})
 	add := func(name string, n notify.Notifier, err error, sendResolved *bool) error {
 		if err != nil {
 			return fmt.Errorf("channel %s: %w", name, err)
@@ -52,10 +61,10 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 		switch c.Type {
 		case "slack":
 			n, err = slack.New(slack.Config{Name: name, WebhookURL: c.WebhookURL, BotToken: c.BotToken,
-				Channel: c.SlackChannel, HTTPClient: client, SendResolved: true})
+				Channel: c.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: tuning.minInterval})
 		case "dingtalk":
 			n, err = dingtalk.New(dingtalk.Config{Name: name, WebhookURL: c.WebhookURL, Secret: c.Secret,
-				AtMobiles: c.AtMobiles, AtUserIDs: c.AtUserIDs, HTTPClient: client, SendResolved: true})
+				AtMobiles: c.AtMobiles, AtUserIDs: c.AtUserIDs, HTTPClient: client, SendResolved: true, MinInterval: tuning.minInterval})
 		default:
 			err = fmt.Errorf("unknown type %q", c.Type)
 		}
@@ -66,7 +75,7 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	if cfg.SlackWebhookURL != "" || cfg.SlackBotToken != "" {
 		if _, taken := out[envSlack]; !taken {
 			n, err := slack.New(slack.Config{Name: envSlack, WebhookURL: cfg.SlackWebhookURL,
-				BotToken: cfg.SlackBotToken, Channel: cfg.SlackChannel, HTTPClient: client, SendResolved: true})
+				BotToken: cfg.SlackBotToken, Channel: cfg.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: tuning.minInterval})
 			if e := add(envSlack, n, err, nil); e != nil {
 				errs = append(errs, e)
 			}
@@ -76,7 +85,7 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	if cfg.DingTalkWebhookURL != "" {
 		if _, taken := out[envDingTalk]; !taken {
 			n, err := dingtalk.New(dingtalk.Config{Name: envDingTalk, WebhookURL: cfg.DingTalkWebhookURL,
-				Secret: cfg.DingTalkSecret, HTTPClient: client, SendResolved: true})
+				Secret: cfg.DingTalkSecret, HTTPClient: client, SendResolved: true, MinInterval: tuning.minInterval})
 			if e := add(envDingTalk, n, err, nil); e != nil {
 				errs = append(errs, e)
 			}

@@ -70,7 +70,8 @@ func cut(s string, max int) string {
 			break
 		}
 		n += w
-		end = i + utf8.RuneLen(r)
+		_, size := utf8.DecodeRuneInString(s[i:]) // an invalid byte is 1 byte, not RuneLen(RuneError)
+		end = i + size
 	}
 	s = s[:end]
 	if amp := strings.LastIndexByte(s, '&'); amp >= 0 && amp >= len(s)-5 && !strings.Contains(s[amp:], ";") {

@@ -261,6 +261,10 @@ func (n *Notifier) classify(ctx context.Context, err error, c *capture) error {
 	case c.status == http.StatusTooManyRequests:
 		after := parseRetryAfter(c.header.Get("Retry-After"))
 		return notify.Retryable(n.errorf(nil, "%s: rate limited (HTTP 429)%s", prefix, bodyText(c.body)), after)
+	case c.status >= 300 && c.status < 400:
+		// HTTPClient follows redirects only to the same host: this one was
+		// refused so that the webhook's token goes nowhere else.
+		return n.errorf(nil, "%s: HTTP %d: refused to follow a redirect to another host (or more than 3)", prefix, c.status)
 	case errors.As(err, &sce) || (c.status != 0 && c.status != http.StatusOK):
 		status := c.status
 		if status == 0 {
