@@ -28,6 +28,9 @@ const (
 	envDingTalk = "dingtalk"
 )
 
+// errNoChannel: a real run with nowhere to send is a configuration error.
+var errNoChannel = errors.New("no channel to notify: set SLACK_WEBHOOK_URL (or SLACK_BOT_TOKEN and SLACK_CHANNEL) or DINGTALK_WEBHOOK_URL, or declare channels in the rules")
+
 // channels builds a notifier per channel: the rules' channels plus the
 // default ones from the environment. Defaults take rules that name no channel
 // and the monitor-health message: the environment's channels when set, else
@@ -100,7 +103,7 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	}
 	if len(out) == 0 {
 		if !dryRun {
-			return nil, nil, errors.New("no channel to notify: set SLACK_WEBHOOK_URL (or SLACK_BOT_TOKEN and SLACK_CHANNEL) or DINGTALK_WEBHOOK_URL, or declare channels in the rules")
+			return nil, nil, errNoChannel
 		}
 		// A dry run with nowhere to send still shows what would go out.
 		out["terminal"] = monitor.Channel{Notifier: dry("terminal")}

@@ -70,7 +70,8 @@ type AlertJSON struct {
 	Silenced string   `json:"silenced,omitempty"`
 }
 
-// Counts are notifications (one alert to one channel) by outcome.
+// Counts are notifications (one alert to one channel) by outcome. Pending
+// also counts a health message still owed to a channel for its period.
 type Counts struct {
 	Sent    int `json:"sent"`
 	Failed  int `json:"failed"`
