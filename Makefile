@@ -43,9 +43,46 @@ fuzz-brief fuzz:
 
 fuzz: FUZZTIME = 2m
 
-## bench: performance ratios (API rate vs QPS, evaluations/s, bytes/template)
+## bench: performance ratios (API rate vs QPS, memory at 1k/10k templates, cold start, binary size);
+## raw output in dist/bench.txt, then a summary against the targets (about 2 minutes)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -count 1 $(PKGS)
+	@mkdir -p dist
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime 1x -count 1 $(PKGS) 2>&1 | tee dist/bench.txt
+	@awk "$$BENCH_SUMMARY" dist/bench.txt
+	@! grep -Eq '^(FAIL|panic:|--- FAIL)' dist/bench.txt
+
+# The summary of `make bench`: every figure of every benchmark, and the
+# issue's targets checked (ok / MISS).
+define BENCH_SUMMARY
+function check(cond, text) { printf "  %-4s %s\n", (cond ? "ok" : "MISS"), text; if (!cond) miss++ }
+/^Benchmark/ {
+	name = $$1; sub(/-[0-9]+$$/, "", name); sub(/^Benchmark/, "", name)
+	line = ""
+	for (i = 3; i < NF; i += 2) {
+		if ($$(i+1) == "ns/op" || $$(i+1) == "B/op" || $$(i+1) == "allocs/op") continue
+		v[name, $$(i+1)] = $$i; line = line sprintf("  %s %s", $$(i+1), $$i)
+	}
+	if (line != "") rows[++n] = sprintf("%-28s%s", name, line)
+}
+END {
+	print ""; print "== make bench: summary (raw output in dist/bench.txt)"
+	for (i = 1; i <= n; i++) print rows[i]
+	print ""; print "== targets"
+	r0 = "FetchRate/throttle=0"; r20 = "FetchRate/throttle=20%"
+	check(v[r0, "ok/qps"] >= 0.95, sprintf("fetch rate / 50 QPS, no throttling: %s template fetches/s / 50 >= 0.95 (requests/s / 50: %s)", v[r0, "ok/qps"], v[r0, "req/qps"]))
+	check(v[r20, "req/qps"] >= 0.95, sprintf("20%% throttled at random: requests/s / 50 = %s >= 0.95 (the budget is used)", v[r20, "req/qps"]))
+	check(v[r20, "ok/ceiling"] >= 0.95, sprintf("20%% throttled at random: fetches/s / 50 = %s, / its ceiling 0.8 = %s >= 0.95", v[r20, "ok/qps"], v[r20, "ok/ceiling"]))
+	check(v[r0, "lost"] == 0 && v[r20, "lost"] == 0 && v["EvaluateMemory", "lost"] == 0, sprintf("templates lost: %d, %d (throttled), %d (memory runs) == 0", v[r0, "lost"], v[r20, "lost"], v["EvaluateMemory", "lost"]))
+	m = "EvaluateMemory"
+	check(v[m, "heap-max-MiB"] < 64, sprintf("peak heap in use %s MiB (1k templates), %s MiB (10k), highest %s MiB < 64 MiB", v[m, "heap-1k-MiB"], v[m, "heap-10k-MiB"], v[m, "heap-max-MiB"]))
+	check(v[m, "heap-10k/1k"] >= 0.9 && v[m, "heap-10k/1k"] <= 1.1, sprintf("flat: peak heap 10k / 1k = %s within 10%%", v[m, "heap-10k/1k"]))
+	c = "ColdStart"
+	check(v[c, "first-request-ms"] < 50, sprintf("cold start to the first API request %s ms (slowest of the runs %s ms) < 50 ms", v[c, "first-request-ms"], v[c, "first-request-max-ms"]))
+	check(v[c, "binary-MB"] < 20, sprintf("dist/main %s MB < 20 MB", v[c, "binary-MB"]))
+	if (miss) print "  " miss " target(s) missed"
+}
+endef
+export BENCH_SUMMARY
 
 ## package: dist/code.zip for s deploy: main (linux/amd64) and rules/ at its root (no `zip` needed)
 package: build
@@ -81,6 +118,11 @@ deploy-check: package
 	    $(PREVIEW_ENV) $(S) preview -o json --silent ) > dist/preview.json || { cat dist/preview.json; exit 1; }
 	$(PREVIEW_ENV) CAMS_ALERT_PREVIEW=$(CURDIR)/dist/preview.json CAMS_ALERT_ZIP=$(CURDIR)/dist/code.zip \
 	  $(GO) test -count=1 -v ./function/deploy
+
+## quality: alert-quality benchmark: the shipped rules over synthetic campaigns with labelled incidents,
+## 5 seeds; prints recall and false alerts per 1,000 template-days, fails when a target is missed
+quality:
+	$(GO) run ./function/quality/cmd/quality -rules rules -seeds 1,2,3,4,5
 
 clean:
 	rm -rf dist .state

@@ -38,6 +38,12 @@ const (
 	DefaultConnectTimeout = 5 * time.Second
 	DefaultReadTimeout    = 10 * time.Second
 	DefaultMaxRetries     = 4
+	// ThrottleRetries is how many times a throttled call is retried
+	// (unless MaxRetries is negative, or higher). Throttling is the API
+	// telling us to slow down, not that the call fails: the limiter slows
+	// down (or, when throttles are scattered, keeps the budget) and the
+	// call goes again, within the run's deadline.
+	ThrottleRetries = 20
 
 	Product     = "cams"
 	APIVersion  = "2020-06-06"
@@ -64,8 +70,15 @@ type Options struct {
 	ConnectTimeout, ReadTimeout time.Duration
 
 	// MaxRetries is the number of retries of a retryable failure
-	// (0: DefaultMaxRetries; negative: none).
+	// (0: DefaultMaxRetries; negative: none). Throttled calls are retried
+	// up to max(MaxRetries, ThrottleRetries) times.
 	MaxRetries int
+
+	// Limiter, when set, paces GetChatappTemplateMetric instead of a new
+	// limiter at QPS: clients that share an account's budget (a client per
+	// invocation, rebuilt when credentials rotate) can share one. Its rate
+	// is not clamped to MaxQPS (test servers).
+	Limiter *Limiter
 }
 
 // Query asks for one template's metrics.
@@ -165,10 +178,13 @@ func New(o Options) (*Client, error) {
 	c := &Client{
 		opts: o, domain: u.Host, scheme: strings.ToUpper(u.Scheme), maxRetries: maxRetries,
 		redact:        newRedactor(o.AccessKeySecret, o.SecurityToken, o.AccessKeyID),
-		metricLimit:   NewLimiter(o.QPS),
+		metricLimit:   o.Limiter,
 		templateLimit: NewLimiter(TemplatesQPS),
 		sleep:         sleepCtx,
 		jitter:        rand.Float64,
+	}
+	if c.metricLimit == nil {
+		c.metricLimit = NewLimiter(o.QPS)
 	}
 	c.transport = &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -289,6 +305,19 @@ func (c *Client) putConn(cn *conn) {
 // many of them were retries.
 func (c *Client) Stats() (calls, retries int64) { return c.calls.Load(), c.retries.Load() }
 
+// Close releases the client's idle connections (and their goroutines and
+// buffers). A client per invocation should be closed when the invocation is
+// done: otherwise the idle connections of a warm FC instance's earlier
+// invocations stay open until the idle timeout. The client stays usable.
+func (c *Client) Close() {
+	if t, ok := c.transport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
+	c.mu.Lock()
+	c.idle = nil
+	c.mu.Unlock()
+}
+
 // Limiter returns the rate limiter of GetChatappTemplateMetric.
 func (c *Client) Limiter() *Limiter { return c.metricLimit }
 
@@ -396,9 +425,12 @@ func (c *Client) call(ctx context.Context, lim *Limiter, api, template string, p
 			if last != nil && ctx.Err() == nil {
 				return nil, last // the next turn comes after the deadline
 			}
-			ae := ctxError(ctx, last)
-			if ctx.Err() == nil { // Wait saw the deadline coming
-				ae.Code, ae.Message, ae.err = CodeDeadline, "rate limit turn comes after the context deadline", context.DeadlineExceeded
+			var ae *APIError
+			if ctx.Err() == nil { // Wait saw the deadline coming (ctxError needs ctx.Err)
+				ae = &APIError{Code: CodeDeadline, Message: "rate limit turn comes after the context deadline",
+					err: context.DeadlineExceeded}
+			} else {
+				ae = ctxError(ctx, last)
 			}
 			ae.API, ae.Template = api, template
 			return nil, ae
@@ -424,10 +456,23 @@ func (c *Client) call(ctx context.Context, lim *Limiter, api, template string, p
 			return nil, ae
 		}
 		last = ae
-		if !ae.Retryable() || attempt >= c.maxRetries {
+		limit := c.maxRetries
+		if ae.Throttled() && limit > 0 {
+			limit = max(limit, ThrottleRetries)
+		}
+		if !ae.Retryable() || attempt >= limit {
 			return nil, ae
 		}
 		d := c.backoff(attempt)
+		if ae.Throttled() {
+			// The shared limiter is the back-off from throttling: it
+			// slows every caller when throttling is the rule, and keeps
+			// the budget when throttles are scattered. Waiting longer
+			// and longer here on top only holds this template back (the
+			// last templates of a run, throttled a few times, would
+			// outlast all the others).
+			d = c.backoff(0)
+		}
 		if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
 			return nil, ae
 		}
@@ -438,7 +483,8 @@ func (c *Client) call(ctx context.Context, lim *Limiter, api, template string, p
 }
 
 // backoff is the wait before retry attempt+1: exponential from 200ms, capped
-// at 5s, with jitter over the upper half.
+// at 5s, with jitter over the upper half (throttled calls: always the first
+// step, see call).
 func (c *Client) backoff(attempt int) time.Duration {
 	d := backoffBase << min(attempt, 10)
 	if d > backoffCap {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/alert"
@@ -82,9 +83,17 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ev := &Evaluation{At: opt.At}
+	// Fetching stops Reserve before the deadline: what was found must
+	// still be decided and delivered. Calls in flight then are cancelled
+	// and their templates reported as unchecked, like those not started.
+	fctx, cancel := ctx, context.CancelFunc(func() {})
+	if deadline, ok := ctx.Deadline(); ok {
+		fctx, cancel = context.WithDeadline(ctx, deadline.Add(-opt.Reserve))
+	}
+	defer cancel()
 	templates := d.Templates
 	if len(templates) == 0 {
-		list, err := d.Source.ListTemplates(ctx)
+		list, err := d.Source.ListTemplates(fctx)
 		if err != nil {
 			ev.Errors = append(ev.Errors, toError("", err))
 			ev.Calls, ev.Retries = d.Source.Stats()
@@ -118,26 +127,35 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
 
 	workers := d.Workers
 	if workers <= 0 {
-		workers = 16
+		workers = defaultWorkers(d.Source)
 	}
+	workers = max(1, min(workers, len(templates)))
+
 	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		jobs = make(chan string)
+		mu        sync.Mutex
+		wg        sync.WaitGroup
+		next      atomic.Int64 // index of the next template to hand out
+		unchecked []Error
 	)
-	deadline, hasDeadline := ctx.Deadline()
-	stopAt := deadline.Add(-opt.Reserve)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for code := range jobs {
-				res, empty, err := checkTemplate(ctx, d, queries, grans, code, loc, opt.At, setPeriod)
+			for fctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(templates) {
+					return
+				}
+				code := templates[i]
+				res, empty, err := checkTemplate(fctx, d, queries, grans, code, loc, opt.At, setPeriod)
 				mu.Lock()
-				if err != nil {
+				switch {
+				case err != nil && outOfBudget(fctx, err):
+					unchecked = append(unchecked, uncheckedError(code, err))
+				case err != nil:
 					ev.Errors = append(ev.Errors, toError(code, err))
 					log.Warn("template not checked", "template", code, "error", err)
-				} else {
+				default:
 					ev.Templates++
 					if empty {
 						ev.Empty++
@@ -148,26 +166,15 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
 			}
 		}()
 	}
-	var unchecked []string
-	for i, code := range templates {
-		if ctx.Err() != nil || (hasDeadline && time.Now().After(stopAt)) {
-			unchecked = templates[i:]
-			break
-		}
-		select {
-		case jobs <- code:
-		case <-ctx.Done():
-			unchecked = templates[i:]
-		}
-		if unchecked != nil {
-			break
-		}
-	}
-	close(jobs)
 	wg.Wait()
-	for _, code := range unchecked {
-		ev.Errors = append(ev.Errors, Error{Template: code, Code: Unchecked,
-			Message: "not checked: the run's time budget ran out before this template was fetched"})
+	// Templates never handed out: the budget ran out (or ctx ended) first.
+	for _, code := range templates[min(int(next.Load()), len(templates)):] {
+		unchecked = append(unchecked, uncheckedError(code, nil))
+	}
+	if len(unchecked) > 0 {
+		log.Warn("run time budget exhausted: templates left unchecked", "unchecked", len(unchecked),
+			"checked", ev.Templates, "of", len(templates))
+		ev.Errors = append(ev.Errors, unchecked...)
 	}
 	if ev.Period.End.IsZero() && len(grans) > 0 {
 		ev.Period = metrics.GridFor(grans[0], loc).Latest(opt.At)
@@ -210,6 +217,56 @@ func checkTemplate(ctx context.Context, d *Deps, queries map[metrics.Granularity
 		}
 	}
 	return out, empty, nil
+}
+
+// defaultWorkers is the fetch concurrency when Deps leaves it open: twice the
+// API budget, so that calls taking up to two seconds still keep the rate at
+// the budget (the limiter, not the worker count, sets the pace).
+func defaultWorkers(src cams.Source) int {
+	if l, ok := src.(interface{ Limiter() *cams.Limiter }); ok {
+		if lim := l.Limiter(); lim != nil {
+			return max(16, int(math.Ceil(2*lim.Budget())))
+		}
+	}
+	return 16
+}
+
+// outOfBudget reports whether a template's fetch failed because the fetch
+// budget ran out (its context ended, or its next try would have come too
+// late) rather than because of the template or the API.
+func outOfBudget(fctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var ae *cams.APIError
+	if errors.As(err, &ae) && (ae.Code == cams.CodeDeadline || ae.Code == cams.CodeCanceled) {
+		return true
+	}
+	// A retryable failure (throttled, 5xx) given up on while the budget
+	// was running out: its retry would have come after the deadline.
+	if !cams.IsRetryable(err) {
+		return false
+	}
+	if fctx.Err() != nil {
+		return true
+	}
+	dl, ok := fctx.Deadline()
+	return ok && time.Until(dl) < retryHorizon
+}
+
+// retryHorizon is the longest wait before a retry (cams' backoff cap): a
+// retryable failure this close to the fetch deadline was cut short by it.
+const retryHorizon = 5 * time.Second
+
+func uncheckedError(code string, err error) Error {
+	msg := "not checked: the run's time budget ran out before this template was fetched"
+	if err != nil {
+		var ae *cams.APIError
+		if errors.As(err, &ae) && ae.Code != cams.CodeDeadline && ae.Code != cams.CodeCanceled {
+			msg += " (last error: " + ae.Code + ")"
+		}
+	}
+	return Error{Template: code, Code: Unchecked, Message: msg}
 }
 
 func toError(template string, err error) Error {
