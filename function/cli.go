@@ -177,6 +177,11 @@ func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer
 	if err != nil {
 		return nil, exitConfig, err
 	}
+	if c, ok := src.(*cams.Client); ok {
+		// A warm FC instance builds a client per invocation: release its
+		// idle connections rather than keep them until they time out.
+		defer c.Close()
+	}
 	var mu sync.Mutex
 	channels, defaults, err := channels(s.cfg, s.rules, f.dryRun, func(name string) *console.Notifier {
 		return console.New(name, out, &mu)

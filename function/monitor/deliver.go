@@ -107,9 +107,7 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 	}
 	sum := newSummary(ev)
 	var problems []alert.Problem
-	for _, e := range ev.Errors {
-		problems = append(problems, alert.Problem{Template: e.Template, Code: e.Code, Message: e.Message})
-	}
+	problems = append(problems, templateProblems(ev.Errors)...)
 	if ev.Templates > 0 && ev.Empty == ev.Templates {
 		problems = append(problems, alert.Problem{Code: "NoData", Message: fmt.Sprintf(
 			"all %d templates returned no metrics: is the WhatsApp ROI metric enabled for this space "+
@@ -531,4 +529,33 @@ func save(l *ledger.Ledger) error {
 func memLedger() *ledger.Ledger {
 	l, _ := ledger.OpenReadOnly(filepath.Join(os.TempDir(), fmt.Sprintf("cams-alert-no-state-%d-%d", os.Getpid(), time.Now().UnixNano())))
 	return l
+}
+
+// maxListed bounds how many templates of one error code the health message
+// names one by one; an ISV account can have thousands cut off by the budget.
+const maxListed = 10
+
+// templateProblems turns fetch errors into health lines, folding the tail of
+// any one code into a count so the message stays readable.
+func templateProblems(errs []Error) []alert.Problem {
+	var out []alert.Problem
+	byCode := map[string][]string{}
+	var order []string
+	for _, e := range errs {
+		n := len(byCode[e.Code])
+		if n < maxListed {
+			out = append(out, alert.Problem{Template: e.Template, Code: e.Code, Message: e.Message})
+		}
+		if n == 0 {
+			order = append(order, e.Code)
+		}
+		byCode[e.Code] = append(byCode[e.Code], e.Template)
+	}
+	for _, code := range order {
+		if rest := byCode[code][min(len(byCode[code]), maxListed):]; len(rest) > 0 {
+			out = append(out, alert.Problem{Code: code, Message: fmt.Sprintf(
+				"and %d more templates not checked for the same reason (all are listed in the run summary's errors)", len(rest))})
+		}
+	}
+	return out
 }

@@ -1,0 +1,52 @@
+package monitor
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestTemplateProblemsFoldsLongLists(t *testing.T) {
+	cases := []struct {
+		name      string
+		unchecked int
+		denied    int
+		wantLines int
+		wantMore  string
+	}{
+		{"few are listed one by one", 3, 1, 4, ""},
+		{"exactly the limit", maxListed, 0, maxListed, ""},
+		{"thousands are folded into a count", 2500, 2, maxListed + 1 + 2, "and 2490 more templates"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var errs []Error
+			for i := range tc.unchecked {
+				errs = append(errs, Error{Template: fmt.Sprintf("T%05d", i), Code: Unchecked, Message: "budget"})
+			}
+			for i := range tc.denied {
+				errs = append(errs, Error{Template: fmt.Sprintf("D%d", i), Code: "Ram.PermissionDeny", Message: "denied"})
+			}
+			got := templateProblems(errs)
+			if len(got) != tc.wantLines {
+				t.Fatalf("%d lines, want %d: %+v", len(got), tc.wantLines, got)
+			}
+			var denied int
+			var more string
+			for _, p := range got {
+				if p.Code == "Ram.PermissionDeny" {
+					denied++
+				}
+				if p.Template == "" {
+					more = p.Message
+				}
+			}
+			if denied != tc.denied {
+				t.Errorf("denied templates listed %d, want %d: a fold must not hide another code", denied, tc.denied)
+			}
+			if !strings.Contains(more, tc.wantMore) || (tc.wantMore == "") != (more == "") {
+				t.Errorf("fold line %q, want %q", more, tc.wantMore)
+			}
+		})
+	}
+}
