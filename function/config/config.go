@@ -4,7 +4,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -13,6 +12,8 @@ import (
 	_ "time/tzdata" // FC's go1 runtime image may lack a zoneinfo database
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/cams-alert/cams-alert/function/webhook"
 )
 
 // DefaultEndpoint is the only CAMS region's endpoint.
@@ -105,7 +106,7 @@ func (c *Config) check() error {
 	}
 	if u, err := url.Parse(c.Endpoint); err != nil || u.Host == "" && u.Scheme != "file" {
 		bad("CAMS_ENDPOINT", "must be a URL such as %s or file://DIR, got %q", DefaultEndpoint, c.Endpoint)
-	} else if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+	} else if u.Scheme == "http" && !webhook.IsLoopback(u.Hostname()) {
 		bad("CAMS_ENDPOINT", "must use https (http is allowed only for loopback test servers), got %q", c.Endpoint)
 	} else if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
 		bad("CAMS_ENDPOINT", "scheme must be https, http (loopback) or file, got %q", u.Scheme)
@@ -126,7 +127,7 @@ func (c *Config) check() error {
 		bad("STATE_DIR", "must not be empty")
 	}
 	if c.SlackWebhookURL != "" {
-		if err := CheckWebhook(c.SlackWebhookURL); err != nil {
+		if err := webhook.Check(c.SlackWebhookURL); err != nil {
 			bad("SLACK_WEBHOOK_URL", "%v", err)
 		}
 		if c.SlackBotToken != "" {
@@ -137,7 +138,7 @@ func (c *Config) check() error {
 		bad("SLACK_CHANNEL", "SLACK_BOT_TOKEN and SLACK_CHANNEL go together")
 	}
 	if c.DingTalkWebhookURL != "" {
-		if err := CheckWebhook(c.DingTalkWebhookURL); err != nil {
+		if err := webhook.Check(c.DingTalkWebhookURL); err != nil {
 			bad("DINGTALK_WEBHOOK_URL", "%v", err)
 		}
 	} else if c.DingTalkSecret != "" {
@@ -149,46 +150,4 @@ func (c *Config) check() error {
 	}
 	c.Location = loc
 	return errors.Join(errs...)
-}
-
-// CheckWebhook requires https, except for loopback hosts that tests use. The
-// error shows the URL redacted.
-func CheckWebhook(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("not a URL: %s", Redact(raw))
-	}
-	if u.Scheme == "https" || (u.Scheme == "http" && IsLoopback(u.Hostname())) {
-		return nil
-	}
-	return fmt.Errorf("must use https (http only for loopback hosts): %s", Redact(raw))
-}
-
-// IsLoopback reports whether host is localhost, 127.0.0.0/8 or ::1.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// Redact shows a URL as scheme, host and first path segment, hiding tokens
-// that webhooks carry in their path or query.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<redacted URL>"
-	}
-	out := u.Scheme + "://" + u.Host
-	seg := strings.SplitN(strings.TrimPrefix(u.EscapedPath(), "/"), "/", 2)
-	if seg[0] != "" {
-		out += "/" + seg[0]
-		if len(seg) > 1 || u.RawQuery != "" {
-			out += "/…"
-		}
-	} else if u.RawQuery != "" {
-		out += "/…"
-	}
-	return out
 }

@@ -3,7 +3,6 @@ package notify
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -396,36 +395,6 @@ func TruncateBytes(s string, max int) string {
 	return s[:cut] + ell
 }
 
-// Redact shows a URL without its secrets: scheme, host and first path
-// segment (when more path follows), e.g. "https://hooks.slack.com/services/…"
-// or "https://oapi.dingtalk.com/robot/…". Query strings, user info and the
-// rest of the path are never shown.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "(invalid URL)"
-	}
-	s := u.Scheme + "://" + u.Host
-	p := strings.TrimPrefix(u.EscapedPath(), "/")
-	if p == "" {
-		if u.RawQuery != "" {
-			return s + "/?…"
-		}
-		return s
-	}
-	// the first segment is shown only when more path follows it: a lone
-	// segment may itself be the secret
-	first, rest, more := strings.Cut(p, "/")
-	if !more {
-		return s + "/…"
-	}
-	s += "/" + first
-	if rest != "" || u.RawQuery != "" {
-		s += "/…"
-	}
-	return s
-}
-
 // Scrub replaces every occurrence of each secret (longer than 3 bytes) in s
 // with "…": a last line of defence for error messages.
 func Scrub(s string, secrets ...string) string {
@@ -472,34 +441,4 @@ func URLSecrets(raw string) []string {
 		}
 	}
 	return out
-}
-
-// CheckWebhookURL returns an error unless raw is an absolute https URL, or an
-// http(s) URL on a loopback host (127.0.0.0/8, ::1, localhost) as tests use.
-// The error never contains the URL's secrets.
-func CheckWebhookURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("webhook URL %s is not an absolute URL", Redact(raw))
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if IsLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("webhook URL %s must use https (http only for loopback hosts)", Redact(raw))
-	default:
-		return fmt.Errorf("webhook URL %s must use https", Redact(raw))
-	}
-}
-
-// IsLoopback reports whether host is localhost, 127.0.0.0/8 or ::1.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"path"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/alert"
+	"github.com/cams-alert/cams-alert/function/webhook"
 	"gopkg.in/yaml.v3"
 )
 
@@ -598,21 +598,13 @@ func checkWebhookURL(s string) string {
 	case "https":
 		return ""
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if webhook.IsLoopback(u.Hostname()) {
 			return ""
 		}
 		return "must use https (http is allowed only for loopback hosts)"
 	default:
 		return "must be an https URL"
 	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ---- defaults -------------------------------------------------------------

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/notify"
+	"github.com/cams-alert/cams-alert/function/webhook"
 )
 
 // DingTalk's limits and reply codes.
@@ -122,15 +123,15 @@ func New(c Config) (*Notifier, error) {
 	if c.WebhookURL == "" {
 		return nil, fmt.Errorf("dingtalk channel %s: needs a webhook URL", n.name)
 	}
-	if err := notify.CheckWebhookURL(c.WebhookURL); err != nil {
+	if err := webhook.Check(c.WebhookURL); err != nil {
 		return nil, fmt.Errorf("dingtalk channel %s: %w", n.name, err)
 	}
 	u, _ := url.Parse(c.WebhookURL)
 	if u.Query().Get("access_token") == "" {
-		return nil, fmt.Errorf("dingtalk channel %s: webhook URL %s has no access_token", n.name, notify.Redact(c.WebhookURL))
+		return nil, fmt.Errorf("dingtalk channel %s: webhook URL %s has no access_token", n.name, webhook.Redact(c.WebhookURL))
 	}
 	n.webhookURL = u
-	n.redacted = notify.Redact(c.WebhookURL)
+	n.redacted = webhook.Redact(c.WebhookURL)
 	n.secrets = append(notify.URLSecrets(c.WebhookURL), c.Secret)
 	for _, m := range c.AtMobiles {
 		m = strings.TrimSpace(m)

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cams-alert/cams-alert/function/webhook"
 	"io"
 	"net/http"
 	"net/url"
@@ -123,11 +124,11 @@ func New(c Config) (*Notifier, error) {
 	client.Transport = tr
 	n.client = client
 	if hasHook {
-		if err := notify.CheckWebhookURL(c.WebhookURL); err != nil {
+		if err := webhook.Check(c.WebhookURL); err != nil {
 			return nil, fmt.Errorf("slack channel %s: %w", n.name, err)
 		}
 		n.webhookURL = c.WebhookURL
-		n.redacted = notify.Redact(c.WebhookURL)
+		n.redacted = webhook.Redact(c.WebhookURL)
 		n.secrets = notify.URLSecrets(c.WebhookURL)
 		return n, nil
 	}
@@ -141,7 +142,7 @@ func New(c Config) (*Notifier, error) {
 	if apiURL == "" {
 		apiURL = slackgo.APIURL
 	}
-	if err := notify.CheckWebhookURL(apiURL); err != nil {
+	if err := webhook.Check(apiURL); err != nil {
 		return nil, fmt.Errorf("slack channel %s: API URL: %w", n.name, err)
 	}
 	if !strings.HasSuffix(apiURL, "/") {
@@ -149,7 +150,7 @@ func New(c Config) (*Notifier, error) {
 	}
 	tr.token = c.BotToken
 	n.channel = c.Channel
-	n.redacted = notify.Redact(apiURL) + " chat.postMessage"
+	n.redacted = webhook.Redact(apiURL) + " chat.postMessage"
 	n.secrets = []string{c.BotToken}
 	n.api = slackgo.New(c.BotToken, slackgo.OptionHTTPClient(client), slackgo.OptionAPIURL(apiURL))
 	return n, nil
