@@ -35,7 +35,7 @@ commands:
                          one cycle, exactly what the timer does
   validate               check configuration and rules; exit 2 on any problem
   test [FILES]           run rule unit tests (default: testdata/rules/*_test.yaml)
-  backtest --days N [--at TIME]
+  backtest --days N [--at TIME] [--json]
                          when each alert would have fired and resolved; sends nothing
 
 Configuration is read from the environment: see README.md.

@@ -321,8 +321,15 @@ func (r *Report) Print(w io.Writer, set *rules.Set) {
 		}
 		_ = tw.Flush()
 	}
-	fmt.Fprintf(w, "\n%d episodes: %d still firing, %d resolved · %d templates, %d not fetched\n",
-		len(r.Episodes), firing, resolved, r.Templates, len(r.Unchecked))
+	fmt.Fprintf(w, "\n%s: %d still firing, %d resolved · %s, %d not fetched\n",
+		plural(len(r.Episodes), "episode"), firing, resolved, plural(r.Templates, "template"), len(r.Unchecked))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func describeRule(r *rules.Rule) string {

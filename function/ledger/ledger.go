@@ -498,7 +498,8 @@ func copyItem(it *alert.Item) *alert.Item {
 }
 
 // MarkSent records a delivery at time at: the entry (created if absent)
-// becomes sent, Attempts is incremented, the error and payload are dropped.
+// becomes sent, the error and payload are dropped. An entry marked pending
+// before the post keeps that attempt's count and times.
 func (l *Ledger) MarkSent(alertKey, channel string, period time.Time, transition string, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -513,11 +514,17 @@ func (l *Ledger) MarkSent(alertKey, channel string, period time.Time, transition
 		return
 	}
 	e.Status = StatusSent
-	e.Attempts++
-	if e.FirstTried.IsZero() {
-		e.FirstTried = at
+	switch {
+	case !ok:
+		e.Attempts = 1
+		e.FirstTried, e.LastTried = at, at
+	case e.LastError != "":
+		// The last recorded attempt failed, so this send is a new one.
+		e.Attempts++
+		e.LastTried = at
 	}
-	e.LastTried = at
+	// Otherwise a write-ahead MarkPending already counted and timed this
+	// attempt.
 	e.SentAt = at
 	e.LastError = ""
 	e.Item = nil

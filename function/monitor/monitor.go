@@ -95,7 +95,14 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
 	if len(templates) == 0 {
 		list, err := d.Source.ListTemplates(fctx)
 		if err != nil {
-			ev.Errors = append(ev.Errors, toError("", err))
+			e := toError("", err)
+			e.Message = "could not list the templates to check (ListChatappTemplate): " + e.Message
+			ev.Errors = append(ev.Errors, e)
+			// No data to learn the bucket grid from: report the period a
+			// run at this moment judges, in the reader's zone.
+			if g := d.Rules.Granularities(); len(g) > 0 {
+				ev.Period = metrics.GridFor(g[0], d.Location).Latest(opt.At)
+			}
 			ev.Calls, ev.Retries = d.Source.Stats()
 			return ev, nil
 		}
@@ -271,12 +278,17 @@ func uncheckedError(code string, err error) Error {
 
 func toError(template string, err error) Error {
 	var ae *cams.APIError
+	budget := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 	if errors.As(err, &ae) {
-		return Error{Template: template, Code: ae.Code, Message: ae.Message}
+		budget = budget || ae.Code == cams.CodeCanceled || ae.Code == cams.CodeDeadline
+		if !budget {
+			return Error{Template: template, Code: ae.Code, Message: ae.Message}
+		}
 	}
 	code := "Error"
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		code = Unchecked
+	if budget {
+		return Error{Template: template, Code: Unchecked,
+			Message: "the run's time budget ran out (the FC timeout, or --budget locally)"}
 	}
 	return Error{Template: template, Code: code, Message: err.Error()}
 }

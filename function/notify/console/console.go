@@ -90,6 +90,9 @@ func Render(channel string, d *notify.Digest) string {
 			if p.Channel != "" {
 				who = "channel " + p.Channel
 			}
+			if who == "" {
+				who = "monitor"
+			}
 			fmt.Fprintf(&b, "  ! %s: %s %s\n", who, p.Code, p.Message)
 		}
 	}
