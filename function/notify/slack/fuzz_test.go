@@ -75,6 +75,8 @@ func FuzzRender(f *testing.F) {
 	f.Add("&", "<", ">", "&&<<>>", "<", uint8(129), uint16(299))
 	f.Add("数据", "zh-CN", "立即购买🛒", "阅读率下降", "无权限", uint8(60), uint16(250))
 	f.Add("T", "en", "B", "", "", uint8(0), uint16(0))
+	// A health line of over 1,000 characters that escaping quadruples.
+	f.Add("T", "en", "B", "", "<<<<", uint8(1), uint16(299))
 	f.Fuzz(func(t *testing.T, template, language, button, summary, problem string, items uint8, repeat uint16) {
 		d := fuzzDigest(template, language, button, summary, problem, items, repeat)
 		msgs := slack.Render(d, 0)

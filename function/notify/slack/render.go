@@ -148,7 +148,9 @@ func healthUnits(ps []alert.Problem) []unit {
 	var out []unit
 	cur := unit{text: ":warning: *Monitor health*"}
 	for _, p := range ps {
-		line := "• " + esc(notify.ProblemText(p), 1000)
+		// Cut after escaping: an entity can be 5 units for 1, so a line cut
+		// before it could still push the section past Slack's limit.
+		line := "• " + cut(Escape(strings.Join(strings.Fields(notify.ProblemText(p)), " ")), 1000)
 		if units(cur.text)+1+units(line) > MaxSectionText {
 			out = append(out, cur)
 			cur = unit{text: ":warning: *Monitor health* (continued)"}
