@@ -199,8 +199,16 @@ func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer
 	if err != nil {
 		return nil, exitFailed, err
 	}
-	// Delivery gets the reserve even when fetching used up the budget.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(reserve, 10*time.Second))
+	// Delivery may use the rest of the run's deadline (a DingTalk 130101
+	// asks for a minute's wait), less a margin to save the ledger and return
+	// before FC stops the instance; and it gets the reserve even when
+	// fetching used up the budget.
+	deliverFor := max(reserve, 10*time.Second)
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		deliverFor = max(deliverFor, left-min(5*time.Second, left/10))
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverFor)
 	defer cancel()
 	sum, err := monitor.Deliver(dctx, ev, &monitor.Delivery{Channels: channels, Default: defaults,
 		StateDir: s.cfg.StateDir, DryRun: f.dryRun, Location: s.cfg.Location, Log: s.log, Sleep: tuning.sleep}, time.Now())

@@ -294,6 +294,7 @@ func shortWebhookTimeout(t *testing.T) {
 func TestWebhookFaults(t *testing.T) {
 	cases := []struct {
 		name  string
+		args  []string // more flags for the first run
 		setup func(*testing.T, *rig)
 		want  expect
 		// requests the fakes received in the first run
@@ -333,16 +334,24 @@ func TestWebhookFaults(t *testing.T) {
 		want:      expect{code: exitFailed, sent: 4, pending: 4},
 		slackReqs: 1, dingReqs: 5, failed: "dingtalk",
 	}, {
-		// 429 without Retry-After: DingTalk's block lasts minutes, longer
-		// than the run may wait: pending for the next run.
+		// 429 without Retry-After: treated as DingTalk's rate block, a
+		// minute's wait, which the run's budget allows.
 		name:      "dingtalk 429",
 		setup:     func(_ *testing.T, r *rig) { r.ding.FailNext(1, 429, "too many requests") },
-		want:      expect{code: exitFailed, sent: 4, pending: 4},
-		slackReqs: 1, dingReqs: 1, failed: "dingtalk",
+		want:      expect{code: exitOK, sent: 8},
+		slackReqs: 1, dingReqs: 2,
 	}, {
-		// errcode 130101 (20 a minute exceeded, blocked 10 minutes): not
-		// waited out within the run; pending for the next run.
+		// errcode 130101 (20 a minute exceeded): the minute it asks for is
+		// waited out within the run's budget, and the digest goes out.
 		name:      "dingtalk errcode 130101",
+		setup:     func(_ *testing.T, r *rig) { r.ding.RateLimitNext(1) },
+		want:      expect{code: exitOK, sent: 8},
+		slackReqs: 1, dingReqs: 2,
+	}, {
+		// The same with a budget too short for the wait: not waited out;
+		// pending for the next run.
+		name:      "dingtalk errcode 130101 past the budget",
+		args:      []string{"--budget", "20s"},
 		setup:     func(_ *testing.T, r *rig) { r.ding.RateLimitNext(1) },
 		want:      expect{code: exitFailed, sent: 4, pending: 4},
 		slackReqs: 1, dingReqs: 1, failed: "dingtalk",
@@ -359,7 +368,7 @@ func TestWebhookFaults(t *testing.T) {
 			r := newRig(t)
 			r.fast(t)
 			c.setup(t, r)
-			code, sum, stderr := r.run(t, "--at", sampleAt)
+			code, sum, stderr := r.run(t, append([]string{"--at", sampleAt}, c.args...)...)
 			if code != c.want.code {
 				t.Errorf("exit %d, want %d\n%s", code, c.want.code, stderr)
 			}

@@ -95,6 +95,11 @@ func IsRetryable(err error) (bool, time.Duration) {
 	return false, 0
 }
 
+const (
+	maxAttempts       = 5  // for errors retried on our own backoff
+	maxWaitedAttempts = 15 // for rate limits, with the platform's delay
+)
+
 // Send delivers d through n, retrying retryable errors with exponential
 // backoff (or the platform's requested delay) until ctx is done. It returns
 // the last error when it gives up.
@@ -109,7 +114,10 @@ func Send(ctx context.Context, n Notifier, d *Digest, sleep func(context.Context
 			return nil
 		}
 		ok, after := IsRetryable(err)
-		if !ok || attempt >= 5 {
+		// Our own backoff gives up after a few attempts; a wait the platform
+		// asked for (Retry-After, DingTalk's 130101) is bounded by the
+		// deadline instead, since the block can outlast five tries.
+		if !ok || attempt >= maxAttempts && after == 0 || attempt >= maxWaitedAttempts {
 			return fmt.Errorf("channel %s: %w", n.Name(), err)
 		}
 		wait := backoff
@@ -122,7 +130,7 @@ func Send(ctx context.Context, n Notifier, d *Digest, sleep func(context.Context
 		if serr := sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("channel %s: %w", n.Name(), err)
 		}
-		backoff *= 2
+		backoff = min(2*backoff, 30*time.Second)
 	}
 }
 

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,12 @@ func TestSend(t *testing.T) {
 			wantWaits: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}},
 		{name: "gives up after 5 attempts", errs: []error{Retryable(boom, 0), Retryable(boom, 0), Retryable(boom, 0), Retryable(boom, 0), Retryable(boom, 0), nil},
 			wantErr: "boom", wantCalls: 5, wantWaits: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}},
+		{name: "waits the platform asks for go on past 5 attempts", errs: slices.Repeat([]error{Retryable(boom, time.Minute)}, 6), wantCalls: 7,
+			wantWaits: slices.Repeat([]time.Duration{time.Minute}, 6)},
+		{name: "and give up after 15", errs: slices.Repeat([]error{Retryable(boom, time.Minute)}, 16),
+			wantErr: "boom", wantCalls: 15, wantWaits: slices.Repeat([]time.Duration{time.Minute}, 14)},
+		{name: "backoff is capped at 30s", errs: slices.Repeat([]error{Retryable(boom, time.Millisecond)}, 7), wantCalls: 8,
+			wantWaits: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}},
 		{name: "no time left for the wait", errs: []error{Retryable(boom, time.Hour)}, deadline: time.Minute,
 			wantErr: "no time left to retry", wantCalls: 1},
 	}
