@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -164,7 +165,11 @@ func load(stderr io.Writer) (*setup, error) {
 		return nil, err
 	}
 	set.Location = cfg.Location
-	return &setup{cfg: cfg, rules: set, log: slog.New(slog.NewTextHandler(stderr, nil))}, nil
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	for _, w := range set.Warnings {
+		log.Warn("rules: field ignored", "where", w.String())
+	}
+	return &setup{cfg: cfg, rules: set, log: log}, nil
 }
 
 // runOnce is one cycle; out receives dry-run messages.
@@ -264,11 +269,29 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "validate: unexpected argument %q\n", args[0])
 		return exitConfig
 	}
-	s, err := load(stderr)
+	cfg, err := config.Load()
+	if err != nil {
+		printErr(stderr, err)
+		// Every problem at once: a bad variable must not hide the rules'.
+		path := os.Getenv("RULES_PATH")
+		if path == "" {
+			path = "rules"
+		}
+		if _, rerr := rules.Load(path, lookupEnv); rerr != nil {
+			printErr(stderr, rerr)
+		}
+		return exitConfig
+	}
+	set, err := rules.Load(cfg.RulesPath, lookupEnv)
 	if err != nil {
 		printErr(stderr, err)
 		return exitConfig
 	}
+	set.Location = cfg.Location
+	for _, w := range set.Warnings {
+		fmt.Fprintln(stderr, w)
+	}
+	s := &setup{cfg: cfg, rules: set}
 	chans, _, err := channels(s.cfg, s.rules, false, nil)
 	switch {
 	case errors.Is(err, errNoChannel):
@@ -279,7 +302,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		printErr(stderr, err)
 		return exitConfig
 	}
-	fmt.Fprintf(stdout, "ok: %d rules, %d channels (%s)\n", len(s.rules.Rules), len(chans), s.cfg.RulesPath)
+	fmt.Fprintf(stdout, "ok: %d rules, %d channels (%s)", len(s.rules.Rules), len(chans), s.cfg.RulesPath)
+	if n := len(set.Warnings); n > 0 {
+		fmt.Fprintf(stdout, ", %d ignored fields (warnings above)", n)
+	}
+	fmt.Fprintln(stdout)
 	return exitOK
 }
 

@@ -146,3 +146,48 @@ func TestCmdBacktestExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestCmdValidate: warnings do not fail validate but are printed at their
+// position; a bad variable does not hide the rules' own problems.
+func TestCmdValidate(t *testing.T) {
+	for _, name := range config.Variables() {
+		t.Setenv(name, "")
+	}
+	rulesFile := filepath.Join("..", "testdata", "rules", "spec_example.yaml")
+	broken := filepath.Join(t.TempDir(), "broken.yaml")
+	if err := os.WriteFile(broken, []byte("rules:\n  - {name: a, metric: read_rat, condition: below, threshold: 0.1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		code  int
+		wants []string
+	}{
+		{"SPEC example: ok with warnings",
+			map[string]string{"RULES_PATH": rulesFile, "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x",
+				"DINGTALK_WEBHOOK_URL": "https://oapi.dingtalk.com/robot/send?access_token=x", "DINGTALK_SECRET": "SECx"},
+			exitOK, []string{rulesFile + ":21:5: warning: rule read-rate-drop: threshold is not used by condition drop; ignored",
+				"ok: 2 rules, 4 channels", "3 ignored fields"}},
+		{"bad variable and bad rules: both reported",
+			map[string]string{"RULES_PATH": broken, "CAMS_QPS": "100"},
+			exitConfig, []string{"CAMS_QPS: must be between 1 and 50", broken + `:2:23: rule a: unknown metric "read_rat"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var out, errb strings.Builder
+			code := cmdValidate(nil, &out, &errb)
+			all := out.String() + errb.String()
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, all)
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}

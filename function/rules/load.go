@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,8 +107,12 @@ func listFiles(p string) ([]string, *Diagnostic) {
 type loader struct {
 	lookupEnv func(string) (string, bool)
 	diags     Diagnostics
-	file      string
-	set       *Set
+	warns     Diagnostics
+	// brokenChannels are declared but did not load (their problem is
+	// reported where they are declared).
+	brokenChannels map[string]bool
+	file           string
+	set            *Set
 
 	defaultsAt map[string]string // default field → "file:line" where set
 	ruleAt     map[string]string // rule name → "file:line"
@@ -129,7 +134,8 @@ type pendingRule struct {
 
 func newLoader(lookupEnv func(string) (string, bool)) *loader {
 	return &loader{
-		lookupEnv: lookupEnv,
+		lookupEnv:      lookupEnv,
+		brokenChannels: map[string]bool{},
 		set: &Set{
 			Channels: map[string]*Channel{},
 			Defaults: Defaults{
@@ -155,6 +161,15 @@ func (l *loader) errAt(n *yaml.Node, format string, args ...any) {
 		}
 	}
 	l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnAt records a problem that does not stop the load.
+func (l *loader) warnAt(n *yaml.Node, format string, args ...any) {
+	l.errAt(n, format, args...)
+	d := l.diags[len(l.diags)-1]
+	l.diags = l.diags[:len(l.diags)-1]
+	d.Warning = true
+	l.warns = append(l.warns, d)
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -252,6 +267,12 @@ func (l *loader) fields(n *yaml.Node, where string, allowed []string) *fieldSet 
 		fs.order = append(fs.order, name)
 	}
 	return fs
+}
+
+// drop forgets a field, so that nothing after this reads it.
+func (fs *fieldSet) drop(name string) {
+	delete(fs.m, name)
+	fs.order = slices.DeleteFunc(fs.order, func(s string) bool { return s == name })
 }
 
 // want* helpers report a wrong type and return ok=false.
@@ -402,6 +423,10 @@ func (l *loader) channels(n *yaml.Node) {
 		if c := l.channel(name, p.k, p.v); c != nil {
 			l.set.Channels[name] = c
 			l.set.ChannelOrder = append(l.set.ChannelOrder, name)
+		} else {
+			// Declared, though broken (already reported): references to it
+			// are not "unknown channel" too.
+			l.brokenChannels[name] = true
 		}
 	}
 }
@@ -787,7 +812,7 @@ func (l *loader) checkGlob(n *yaml.Node, what, g string) bool {
 func (l *loader) finish() (*Set, error) {
 	s := l.set
 	for _, ref := range l.notifyRefs {
-		if _, ok := s.Channels[ref.name]; !ok {
+		if _, ok := s.Channels[ref.name]; !ok && !l.brokenChannels[ref.name] {
 			l.file = ref.file
 			msg := fmt.Sprintf("%s: notify: unknown channel %q", ref.label, ref.name)
 			if len(s.ChannelOrder) == 0 {
@@ -819,8 +844,12 @@ func (l *loader) finish() (*Set, error) {
 		s.Rules = append(s.Rules, r)
 	}
 	if len(l.diags) > 0 {
+		// every problem at once: what is ignored too
+		l.diags = append(l.diags, l.warns...)
 		l.diags.sort()
 		return nil, l.diags
 	}
+	l.warns.sort()
+	s.Warnings = l.warns
 	return s, nil
 }

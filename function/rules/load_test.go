@@ -41,7 +41,7 @@ func TestLoadErrors(t *testing.T) {
 		`15:5: silence: missing match (rule, template, language or button globs)`,
 		`17:11: rule name "Read_Rate": use only a-z, 0-9 and '-'`,
 		`18:13: rule #1: unknown metric "read_rat" (want sent, delivered, read, clicks, delivery_rate, read_rate, click_rate) (did you mean "read_rate"?)`,
-		`25:5: rule dup: by is not used by condition above`,
+		`25:5: warning: rule dup: by is not used by condition above; ignored`,
 		`26:11: duplicate rule name "dup" (first defined at ../../testdata/rules/invalid/errors.yaml:21)`,
 		`29:16: rule dup: threshold 20 is outside 0..1 for read_rate (rates are fractions: write 0.2 or "20%")`,
 		`33:9: rule conf: by: want "30%" (relative) or a number (absolute), got "30 percent"`,
@@ -58,15 +58,15 @@ func TestLoadErrors(t *testing.T) {
 		`45:11: rule ex2: expr: unknown name read_rat (did you mean "read_rate"?) (expression column 1)`,
 		`46:14: rule ex2: summary: 1:2: <.Nope>: can't evaluate field Nope`,
 		`48:11: rule ex3: expr uses button_clicks but the rule has no button`,
-		`51:5: rule ab: metric is not used by condition absent (absent watches sent)`,
-		`52:5: rule ab: min_delivered is not used by condition absent (use min_sent)`,
+		`51:5: warning: rule ab: metric is not used by condition absent (absent watches sent); ignored`,
+		`52:5: warning: rule ab: min_delivered is not used by condition absent (use min_sent); ignored`,
 		`53:15: rule ab: baseline: absent needs at least 7 periods of history to learn the sending pattern`,
 		`55:13: rule z: condition zero needs a count metric (sent, delivered, read, clicks), not read_rate`,
 		`57:19: rule z: repeat_every: invalid duration "soon" (want a duration like 24h, 90m or 7d)`,
 		`58:20: rule z: send_resolved: want true or false, got a string`,
 		`59:10: rule z: for: want an integer, got a string`,
 		`60:5: rule nocond: missing condition (above, below, zero, drop, rise, absent) or expr`,
-		`62:5: rule nocond: button needs metric clicks or click_rate, not sent`,
+		`62:5: warning: rule nocond: button is only used with metric clicks or click_rate, not sent; ignored`,
 		`63:5: unknown field "colour" in rule`,
 		`64:71: rule btn: unknown button type "fax_button" (want type:quick_reply_button, type:url_button or type:phone_number_button)`,
 		`64:100: rule btn: min_sent must not be negative`,
@@ -186,6 +186,46 @@ func TestLoadValidAndExpansion(t *testing.T) {
 	}
 	if len(s.Silences) != 1 || s.Silences[0].Reason != "campaign paused" || s.Silences[0].Until.IsZero() {
 		t.Errorf("silences %+v", s.Silences)
+	}
+}
+
+// TestLoadSpecExample: SPEC §5's example, a catalogue of every field on one
+// rule, loads; the fields its condition cannot use are reported as warnings
+// at their position and ignored, not half-applied.
+func TestLoadSpecExample(t *testing.T) {
+	const file = "../../testdata/rules/spec_example.yaml"
+	env := envOf(map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x",
+		"DINGTALK_WEBHOOK_URL": "https://oapi.dingtalk.com/robot/send?access_token=x", "DINGTALK_SECRET": "SECx"})
+	s, err := Load(file, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range s.Warnings {
+		got = append(got, strings.TrimPrefix(w.String(), file+":"))
+	}
+	want := []string{
+		"21:5: warning: rule read-rate-drop: threshold is not used by condition drop; ignored",
+		"24:5: warning: rule read-rate-drop: min_expected is not used by condition drop; ignored",
+		"30:5: warning: rule read-rate-drop: button is only used with metric clicks or click_rate, not read_rate; ignored",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(s.Rules) != 2 {
+		t.Fatalf("%d rules, want 2", len(s.Rules))
+	}
+	r := s.Rules[0]
+	if r.Name != "read-rate-drop" || r.Threshold != 0 || r.MinExpected != 0 || r.Button != "" || r.By != 0.3 || r.Confidence != 0.99 {
+		t.Errorf("read-rate-drop %+v: ignored fields applied, or used fields lost", r)
+	}
+	// With a real error as well, the warnings come with it: every problem at once.
+	_, err = Load(file, envOf(nil))
+	if err == nil || !strings.Contains(err.Error(), "SLACK_WEBHOOK_URL is not set") || !strings.Contains(err.Error(), "warning: rule read-rate-drop: threshold") {
+		t.Errorf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "unknown channel") {
+		t.Errorf("a channel that failed to load is also reported as unknown where it is used:\n%v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,24 +140,24 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 	cond := r.Condition
 
 	// fields that make no sense for the condition
+	// are ignored with a warning, not refused: a rule written as a
+	// catalogue of every field (SPEC §5's example) still loads, and
+	// validate says what is ignored.
 	if cond != "" {
 		allowed := append(append([]string(nil), commonFields...), condFields[cond]...)
-		for _, f := range fs.order {
-			ok := false
-			for _, a := range allowed {
-				ok = ok || a == f
+		for _, f := range slices.Clone(fs.order) {
+			if slices.Contains(allowed, f) {
+				continue
 			}
-			if !ok {
-				p, _ := fs.get(f)
-				hint := ""
-				if cond == Absent && f == "metric" {
-					hint = " (absent watches sent)"
-				} else if cond == Absent && f == "min_delivered" {
-					hint = " (use min_sent)"
-				}
-				l.errAt(p.k, "%s: %s is not used by condition %s%s", label, f, cond, hint)
-				bad()
+			p, _ := fs.get(f)
+			hint := ""
+			if cond == Absent && f == "metric" {
+				hint = " (absent watches sent)"
+			} else if cond == Absent && f == "min_delivered" {
+				hint = " (use min_sent)"
 			}
+			l.warnAt(p.k, "%s: %s is not used by condition %s%s; ignored", label, f, cond, hint)
+			fs.drop(f)
 		}
 	}
 
@@ -301,8 +302,9 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 				l.errAt(p.v, "%s: unknown button type %q (want type:%s, type:%s or type:%s)", label, typ, metrics.QuickReply, metrics.URLButton, metrics.PhoneButton)
 				bad()
 			case cond != Expr && r.Metric != "" && r.Metric != metrics.Clicks && r.Metric != metrics.ClickRate:
-				l.errAt(p.k, "%s: button needs metric clicks or click_rate, not %s", label, r.Metric)
-				bad()
+				// Ignored, not honoured: a button on a read-rate rule would
+				// silently narrow it to templates that have that button.
+				l.warnAt(p.k, "%s: button is only used with metric clicks or click_rate, not %s; ignored", label, r.Metric)
 			default:
 				r.Button = s
 			}

@@ -43,9 +43,15 @@ type Diagnostic struct {
 	Line int
 	Col  int
 	Msg  string
+	// Warning marks a problem that does not stop the rules from loading:
+	// a field that means nothing for the rule's condition is ignored.
+	Warning bool
 }
 
 func (d Diagnostic) String() string {
+	if d.Warning {
+		return fmt.Sprintf("%s:%d:%d: warning: %s", d.File, d.Line, d.Col, d.Msg)
+	}
 	return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Col, d.Msg)
 }
 
@@ -190,6 +196,9 @@ type Set struct {
 	Location *time.Location
 	// Files lists the files that were loaded, in load order.
 	Files []string
+	// Warnings lists what was ignored (sorted like Diagnostics); validate
+	// prints them and run logs them.
+	Warnings Diagnostics
 }
 
 // Granularities returns the granularities the rules use, DAILY first.
