@@ -345,9 +345,13 @@ func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 	}
 	fmt.Fprintf(w, "alerts: %d firing, %d resolved, %d silenced · ", firing, resolved, silenced)
 	if dryRun {
-		fmt.Fprintf(w, "dry run: %d notifications would be sent, nothing was sent or recorded\n", s.Notifications.Sent)
+		fmt.Fprintf(w, "dry run: %d notifications would be sent, nothing was sent or recorded\n", s.Notifications.WouldSend)
 	} else {
-		fmt.Fprintf(w, "notifications: %d sent, %d failed, %d pending\n", s.Notifications.Sent, s.Notifications.Failed, s.Notifications.Pending)
+		fmt.Fprintf(w, "notifications: %d sent, %d failed, %d pending", s.Notifications.Sent, s.Notifications.Failed, s.Notifications.Pending)
+		if n := s.Notifications.HealthPending; n > 0 {
+			fmt.Fprintf(w, "; %d health message(s) pending", n)
+		}
+		fmt.Fprintln(w)
 	}
 	for _, e := range s.Errors {
 		fmt.Fprintf(w, "not checked: %s\n", e.String())

@@ -178,6 +178,16 @@ func TestDryRunTouchesNothing(t *testing.T) {
 		}
 	}
 	r.checkNoSecrets(t, "dry-run output", out+stderr.String())
+
+	// --dry-run --json: the messages on stderr, the summary on stdout, and
+	// it counts what would be sent, not as sent.
+	code, sum, errs := r.run(t, "--dry-run", "--at", sampleAt)
+	if code != exitOK || sum.Notifications.Sent != 0 || sum.Notifications.WouldSend != 8 {
+		t.Errorf("dry run --json: exit %d, notifications %+v; want sent 0, would_send 8 (4 alerts × 2 channels)", code, sum.Notifications)
+	}
+	if !strings.Contains(errs, "would send to slack") {
+		t.Errorf("dry run --json: the messages are not on stderr:\n%s", errs)
+	}
 }
 
 func TestBadConfigExitsTwoAndFetchesNothing(t *testing.T) {

@@ -46,7 +46,7 @@ func handle(ctx context.Context, ev events.TimerEvent) (*monitor.Summary, error)
 	if err != nil {
 		return sum, err
 	}
-	if code != 0 && sum != nil && sum.Notifications.Pending > 0 {
+	if code != 0 && sum != nil && sum.Notifications.Undelivered() {
 		b, _ := json.Marshal(sum.Notifications)
 		return sum, fmt.Errorf("notifications still pending %s: failing so that FC retries", b)
 	}

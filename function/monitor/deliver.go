@@ -70,17 +70,25 @@ type AlertJSON struct {
 	Silenced string   `json:"silenced,omitempty"`
 }
 
-// Counts are notifications (one alert to one channel) by outcome. Pending
-// also counts a health message still owed to a channel for its period.
+// Counts are alert notifications (one alert to one channel) by outcome.
+// Monitor-health messages are not alerts and are not counted in them: one
+// still owed to a channel for its period is HealthPending.
 type Counts struct {
-	Sent    int `json:"sent"`
-	Failed  int `json:"failed"`
-	Pending int `json:"pending"`
+	Sent          int `json:"sent"`
+	Failed        int `json:"failed"`
+	Pending       int `json:"pending"`
+	HealthPending int `json:"health_pending,omitempty"`
+	// WouldSend is what a dry run would have sent (Sent stays 0).
+	WouldSend int `json:"would_send,omitempty"`
 }
+
+// Undelivered reports whether anything is still owed to a channel: an FC
+// retry is worth it.
+func (c Counts) Undelivered() bool { return c.Pending > 0 || c.HealthPending > 0 }
 
 // OK reports whether the run checked everything and delivered everything:
 // exit 0, and no FC retry needed.
-func (s *Summary) OK() bool { return len(s.Errors) == 0 && s.Notifications.Pending == 0 }
+func (s *Summary) OK() bool { return len(s.Errors) == 0 && !s.Notifications.Undelivered() }
 
 const healthKey = ledger.Health
 
@@ -106,6 +114,12 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		at = now
 	}
 	sum := newSummary(ev)
+	if dl.DryRun {
+		// Nothing was sent: what the consoles printed would have been.
+		defer func() {
+			sum.Notifications.WouldSend, sum.Notifications.Sent = sum.Notifications.Sent, 0
+		}()
+	}
 	var problems []alert.Problem
 	problems = append(problems, templateProblems(ev.Errors)...)
 	if ev.Templates > 0 && ev.Empty == ev.Templates {
@@ -304,7 +318,10 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		log.Error("ledger not saved", "error", err)
 	}
 	for _, e := range led.Pending() {
-		if e.Item != nil || e.Transition == ledger.Health {
+		switch {
+		case e.Transition == ledger.Health:
+			sum.Notifications.HealthPending++
+		case e.Item != nil:
 			sum.Notifications.Pending++
 		}
 	}

@@ -177,6 +177,7 @@ type step struct {
 	// want: counts, new messages per platform, and texts the new messages
 	// (joined) must and must not contain.
 	sent, failed, pending int
+	healthPending         int
 	slack, ding, quiet    int
 	has, hasNot           map[string][]string // platform → texts
 }
@@ -237,8 +238,8 @@ func (r *rig) run(s step) *monitor.Summary {
 	if want := (counts{s.slack, s.ding, s.quiet}); got != want {
 		r.t.Errorf("new messages slack/ding/quiet = %v, want %v\n%v", got, want, r.texts(before))
 	}
-	if sum.Notifications != (monitor.Counts{Sent: s.sent, Failed: s.failed, Pending: s.pending}) {
-		r.t.Errorf("notifications = %+v, want sent %d failed %d pending %d", sum.Notifications, s.sent, s.failed, s.pending)
+	if sum.Notifications != (monitor.Counts{Sent: s.sent, Failed: s.failed, Pending: s.pending, HealthPending: s.healthPending}) {
+		r.t.Errorf("notifications = %+v, want sent %d failed %d pending %d health pending %d", sum.Notifications, s.sent, s.failed, s.pending, s.healthPending)
 	}
 	wantOK := s.pending == 0 && len(s.errs) == 0
 	if sum.OK() != wantOK {
@@ -398,7 +399,7 @@ func TestLifecycle(t *testing.T) {
 			{day: 2, errs: denied, slack: 1, ding: 1, has: map[string][]string{"slack": {"T9"}}},
 		}},
 		{"a health message that failed is sent by a rerun of the period", []step{
-			{day: 1, errs: denied, script: func(r *rig) { r.ding.BadSignNext(1) }, pending: 1, slack: 1,
+			{day: 1, errs: denied, script: func(r *rig) { r.ding.BadSignNext(1) }, healthPending: 1, slack: 1,
 				has: map[string][]string{"slack": {"T9", "ops-ding"}}},
 			{day: 1, errs: denied, ding: 1, has: map[string][]string{"ding": {"T9"}}},
 			{day: 1, errs: denied},
@@ -485,8 +486,8 @@ func TestDryRunLeavesStateDirIdentical(t *testing.T) {
 			t.Errorf("dry-run output lacks %q:\n%s", w, out.String())
 		}
 	}
-	if sum.Notifications.Sent != 3 {
-		t.Errorf("dry run would send %d, want 3 (the pending one and T2 twice)", sum.Notifications.Sent)
+	if sum.Notifications.WouldSend != 3 || sum.Notifications.Sent != 0 {
+		t.Errorf("dry run: %+v; want would_send 3 (the pending one and T2 twice) and sent 0", sum.Notifications)
 	}
 	if r.slack.Requests() != 5 || len(r.ding.Messages()) != 2 {
 		t.Errorf("dry run posted")
