@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -32,8 +33,22 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
-	files := fs.Args()
-	if len(files) == 0 {
+	var files []string
+	for _, a := range fs.Args() {
+		// A directory stands for its *_test.yaml / *_test.yml files.
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
+			y, _ := filepath.Glob(filepath.Join(a, "*_test.yaml"))
+			yml, _ := filepath.Glob(filepath.Join(a, "*_test.yml"))
+			if len(y)+len(yml) == 0 {
+				fmt.Fprintf(stderr, "test: no *_test.yaml files in directory %s\n", a)
+				return exitFailed
+			}
+			files = append(append(files, y...), yml...)
+			continue
+		}
+		files = append(files, a)
+	}
+	if len(fs.Args()) == 0 {
 		files, _ = filepath.Glob(defaultRuleTests)
 		if len(files) == 0 {
 			fmt.Fprintf(stderr, "test: no rule test files match %s\n", defaultRuleTests)

@@ -35,6 +35,9 @@ func TestCmdTestFailures(t *testing.T) {
 		last  string
 		wants []string
 	}{
+		{"a directory: its *_test.yaml files", []string{"../testdata/rules"}, exitOK, "42 passed, 0 failed",
+			[]string{"ok    ../testdata/rules/marketing_test.yaml", "ok    ../testdata/rules/spec_example_test.yaml"}},
+		{"a directory without tests", []string{"config"}, exitFailed, "", []string{"test: no *_test.yaml files in directory config"}},
 		{"failing expectation", []string{"ruletest/testdata/files/fail_test.yaml"}, exitFailed, "1 passed, 1 failed",
 			[]string{"FAIL  ruletest/testdata/files/fail_test.yaml:8: expects the wrong day", "- {rule: read-rate-drop, template: T1, state: firing}", "got: no alerts"}},
 		{"bad file", []string{"ruletest/testdata/files/bad_test.yaml"}, exitFailed, "1 passed, 4 failed",
@@ -51,8 +54,8 @@ func TestCmdTestFailures(t *testing.T) {
 				t.Errorf("exit %d, last line %q; want %d, %q\n%s", code, lines[len(lines)-1], tc.code, tc.last, out.String())
 			}
 			for _, w := range tc.wants {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("output lacks %q:\n%s", w, out.String())
+				if !strings.Contains(out.String()+errb.String(), w) {
+					t.Errorf("output lacks %q:\n%s%s", w, out.String(), errb.String())
 				}
 			}
 		})

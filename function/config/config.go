@@ -110,6 +110,13 @@ func (c *Config) check() error {
 		bad("CAMS_ENDPOINT", "must use https (http is allowed only for loopback test servers), got %q", c.Endpoint)
 	} else if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
 		bad("CAMS_ENDPOINT", "scheme must be https, http (loopback) or file, got %q", u.Scheme)
+	} else if u.Scheme != "file" && (strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil) {
+		// The SDK signs requests to a host, not to a path under it.
+		bad("CAMS_ENDPOINT", "must be scheme://host[:port] only, without a path, query or user, got %s://%s%s", u.Scheme, u.Host, redactPath(u.Path))
+	} else if u.Scheme == "file" {
+		if st, err := os.Stat(u.Host + u.Path); err != nil || !st.IsDir() {
+			bad("CAMS_ENDPOINT", "replay directory %q does not exist or is not a directory", u.Host+u.Path)
+		}
 	}
 	if strings.TrimSpace(c.Region) == "" {
 		bad("CAMS_REGION", "must not be empty")
@@ -150,4 +157,13 @@ func (c *Config) check() error {
 	}
 	c.Location = loc
 	return errors.Join(errs...)
+}
+
+// redactPath shows that an endpoint had a path without echoing it: a path
+// may carry a token.
+func redactPath(p string) string {
+	if strings.Trim(p, "/") == "" {
+		return ""
+	}
+	return "/…"
 }

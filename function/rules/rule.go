@@ -183,7 +183,12 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 				l.errAt(p.v, "%s: unknown metric %q (want %s)%s", label, s, strings.Join(metrics.Names, ", "), suggest(s, metrics.Names))
 				bad()
 			} else if cond == Zero && metrics.IsRate(s) {
-				l.errAt(p.v, "%s: condition zero needs a count metric (sent, delivered, read, clicks), not %s", label, s)
+				l.errAt(p.v, "%s: condition zero needs a count metric (delivered, read, clicks), not %s", label, s)
+				bad()
+			} else if cond == Zero && s == metrics.Sent {
+				// A period with nothing sent is a period without data, which
+				// zero never judges: the rule could never fire.
+				l.errAt(p.v, "%s: condition zero cannot watch sent (a period with nothing sent has no data); use condition absent for sends that stop", label)
 				bad()
 			} else {
 				r.Metric = s
