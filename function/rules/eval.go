@@ -444,12 +444,20 @@ func (ev *evaluator) runExpr(j int) (evaluated, holds bool) {
 			{varBaselineDeliveryRate, metrics.DeliveryRate, &e.BaselineDeliveryRate},
 			{varBaselineReadRate, metrics.ReadRate, &e.BaselineReadRate},
 			{varBaselineClickRate, metrics.ClickRate, &e.BaselineClickRate},
+			{varBaselineButtonClicks, metrics.Clicks, &e.BaselineButtonClicks},
 		} {
 			if vars&m.bit == 0 {
 				continue
 			}
-			b := baseline(ev.ps, j, m.metric, "", r.Baseline, r.BaselineStat)
-			if b.n < minBaseline(r.Baseline) {
+			button := ""
+			if m.bit == varBaselineButtonClicks {
+				button = r.Button
+			}
+			b := baseline(ev.ps, j, m.metric, button, r.Baseline, r.BaselineStat)
+			// the same guards as a drop or rise: enough baseline periods, and
+			// enough volume in them on average
+			if b.n < minBaseline(r.Baseline) ||
+				b.meanDelivered < float64(r.MinDelivered) || b.meanSent < float64(r.MinSent) {
 				return false, false
 			}
 			*m.dst = b.stat

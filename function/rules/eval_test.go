@@ -269,6 +269,26 @@ func TestConditions(t *testing.T) {
 			want: "..FR",
 		},
 		{
+			name: "expr dividing by zero is not evaluated, never +Inf",
+			rule: "{name: r, expr: \"sent / delivered > 2\"}",
+			rows: []row{{1000, 100, 0, 0}, {1000, 0, 0, 0}, {1000, 1000, 0, 0}},
+			want: "F.R",
+		},
+		{
+			name: "expr with baseline variables keeps the baseline volume guard",
+			rule: "{name: r, expr: \"read_rate < baseline_read_rate * 0.5\", baseline: 4, min_delivered: 200}",
+			// the period has volume but the baseline's mean delivered is 10
+			rows: []row{{10, 10, 6, 0}, {10, 10, 6, 0}, {10, 10, 6, 0}, {10, 10, 6, 0}, {1000, 1000, 100, 0}},
+			want: ".....",
+		},
+		{
+			name: "expr over $env needs no button",
+			rule: "{name: r, expr: \"$env.clicks == 0 && $env.delivered >= 100\"}",
+			// $env may read any variable, baselines too: it needs them all
+			rows: append(rep(ok, 4), row{1000, 1000, 500, 0}),
+			want: "....F",
+		},
+		{
 			name: "median baseline resists one outlier",
 			rule: "{name: r, metric: sent, condition: drop, by: 50%, baseline: 3, baseline_stat: median}",
 			rows: []row{{1000, 1000, 0, 0}, {1000, 1000, 0, 0}, {100000, 1000, 0, 0}, {1000, 1000, 0, 0}, {600, 600, 0, 0}},
@@ -306,6 +326,28 @@ func TestButtonRules(t *testing.T) {
 	ser.Periods[1].Buttons = nil
 	if res := s.Evaluate(ser, dayWindow(1)); len(res) != 1 || res[0].Rule.Name != "b" {
 		t.Fatalf("omitted button: %+v", res)
+	}
+}
+
+// baseline_button_clicks is the baseline of the rule's button, not of all
+// clicks: steady data does not fire, a halving does.
+func TestExprButtonBaseline(t *testing.T) {
+	s := mustLoad(t, `rules:
+  - {name: b, expr: "button_clicks < baseline_button_clicks * 0.5", button: "Shop now", baseline: 3}
+`)
+	shop := metrics.Button{Type: metrics.QuickReply, Text: "Shop now"}
+	other := metrics.Button{Type: metrics.QuickReply, Text: "Other"}
+	ser := daily(rep(row{1000, 1000, 500, 20}, 6), shop)
+	for i := range ser.Periods {
+		o := other
+		o.Count = 100
+		ser.Periods[i].Buttons = append(ser.Periods[i].Buttons, o)
+		ser.Periods[i].Clicks += 100
+	}
+	ser.Periods[5].Buttons[0].Count = 5
+	ser.Periods[5].Clicks = 105
+	if got := timeline(t, s, ser, 6); got != ".....F" {
+		t.Errorf("timeline %q, want .....F", got)
 	}
 }
 

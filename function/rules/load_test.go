@@ -57,7 +57,7 @@ func TestLoadErrors(t *testing.T) {
 		`43:11: rule ex: expr: unexpected token EOF (expression column 14)`,
 		`45:11: rule ex2: expr: unknown name read_rat (did you mean "read_rate"?) (expression column 1)`,
 		`46:14: rule ex2: summary: 1:2: <.Nope>: can't evaluate field Nope`,
-		`48:11: rule ex3: expr uses button_clicks but the rule has no button`,
+		`48:11: rule ex3: expr uses button_clicks or baseline_button_clicks but the rule has no button`,
 		`51:5: warning: rule ab: metric is not used by condition absent (absent watches sent); ignored`,
 		`52:5: warning: rule ab: min_delivered is not used by condition absent (use min_sent); ignored`,
 		`53:15: rule ab: baseline: absent needs at least 7 periods of history to learn the sending pattern`,

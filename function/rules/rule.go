@@ -390,14 +390,14 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 	// expression (before baseline: baseline_* variables need one)
 	if hasExpr && cond == Expr {
 		if s, ok := l.wantString(ep.v, label+": expr"); ok {
-			prog, vars, err := compileExpr(s)
+			prog, vars, err := compileExpr(s, fs.has("button"))
 			if err != nil {
 				l.errAt(ep.v, "%s: expr: %s", label, err)
 				bad()
 			} else {
 				r.Expr, r.ExprSource, r.exprVars = prog, s, vars
-				if vars&varButtonClicks != 0 && !fs.has("button") {
-					l.errAt(ep.v, "%s: expr uses button_clicks but the rule has no button", label)
+				if vars&varButtonAny != 0 && !fs.has("button") {
+					l.errAt(ep.v, "%s: expr uses button_clicks or baseline_button_clicks but the rule has no button", label)
 					bad()
 				}
 			}
@@ -605,6 +605,7 @@ type exprEnv struct {
 	BaselineDeliveryRate float64 `expr:"baseline_delivery_rate"`
 	BaselineReadRate     float64 `expr:"baseline_read_rate"`
 	BaselineClickRate    float64 `expr:"baseline_click_rate"`
+	BaselineButtonClicks float64 `expr:"baseline_button_clicks"`
 }
 
 // Variable bits, in exprVarNames order.
@@ -624,19 +625,26 @@ const (
 	varBaselineDeliveryRate
 	varBaselineReadRate
 	varBaselineClickRate
+	varBaselineButtonClicks
 
 	varBaselineAny = varBaselineSent | varBaselineDelivered | varBaselineRead | varBaselineClicks |
-		varBaselineDeliveryRate | varBaselineReadRate | varBaselineClickRate
-	varAll = 1<<15 - 1
+		varBaselineDeliveryRate | varBaselineReadRate | varBaselineClickRate | varBaselineButtonClicks
+	varButtonAny = varButtonClicks | varBaselineButtonClicks
+	varAll       = 1<<16 - 1
 )
 
 var exprVarNames = []string{
 	"sent", "delivered", "read", "clicks", "delivery_rate", "read_rate", "click_rate", "button_clicks",
 	"baseline_sent", "baseline_delivered", "baseline_read", "baseline_clicks",
-	"baseline_delivery_rate", "baseline_read_rate", "baseline_click_rate",
+	"baseline_delivery_rate", "baseline_read_rate", "baseline_click_rate", "baseline_button_clicks",
 }
 
-type varCollector struct{ mask uint32 }
+// varCollector finds the variables an expression reads; dynamic marks one
+// that reads $env and so may read any.
+type varCollector struct {
+	mask    uint32
+	dynamic bool
+}
 
 func (c *varCollector) Visit(n *ast.Node) {
 	var name string
@@ -650,6 +658,7 @@ func (c *varCollector) Visit(n *ast.Node) {
 	}
 	if name == "$env" {
 		c.mask |= varAll
+		c.dynamic = true
 		return
 	}
 	for i, vn := range exprVarNames {
@@ -659,9 +668,29 @@ func (c *varCollector) Visit(n *ast.Node) {
 	}
 }
 
+// exprDiv replaces expr's "/": a division by zero is an error, so the period
+// is not evaluated (an undefined value never alerts), where expr would give
+// +Inf and fire "sent / delivered > 2" on a period with nothing delivered.
+var exprDiv = []expr.Option{
+	expr.Function("div", func(params ...any) (any, error) {
+		a, aerr := toFloat(params[0])
+		b, berr := toFloat(params[1])
+		if err := errors.Join(aerr, berr); err != nil {
+			return nil, err
+		}
+		if b == 0 {
+			return nil, errors.New("division by zero")
+		}
+		return a / b, nil
+	}, new(func(int, int) float64), new(func(float64, float64) float64),
+		new(func(int, float64) float64), new(func(float64, int) float64)),
+	expr.Operator("/", "div"),
+}
+
 // compileExpr compiles a boolean expression over exprEnv and reports which
-// variables it reads.
-func compileExpr(src string) (prog *vm.Program, vars uint32, err error) {
+// variables it reads. An expression that reads $env reads what it may:
+// the button's variables only when the rule has a button.
+func compileExpr(src string, hasButton bool) (prog *vm.Program, vars uint32, err error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, 0, errors.New("empty expression")
 	}
@@ -670,7 +699,7 @@ func compileExpr(src string) (prog *vm.Program, vars uint32, err error) {
 			prog, err = nil, fmt.Errorf("cannot compile expression")
 		}
 	}()
-	p, err := expr.Compile(src, expr.Env(exprEnv{}), expr.AsBool(), expr.MaxNodes(2000))
+	p, err := expr.Compile(src, append([]expr.Option{expr.Env(exprEnv{}), expr.AsBool(), expr.MaxNodes(2000)}, exprDiv...)...)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
@@ -690,6 +719,9 @@ func compileExpr(src string) (prog *vm.Program, vars uint32, err error) {
 	c := &varCollector{}
 	node := p.Node()
 	ast.Walk(&node, c)
+	if c.dynamic && !hasButton {
+		c.mask &^= varButtonAny
+	}
 	return p, c.mask, nil
 }
 
