@@ -18,6 +18,8 @@ import (
 
 	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/webhook"
+	goccy "github.com/goccy/go-yaml"
+	goccyparser "github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
 )
 
@@ -189,14 +191,14 @@ func (l *loader) loadFile(name string, data []byte) {
 		if errors.Is(err, io.EOF) {
 			return // empty file
 		}
-		l.yamlError(err)
+		l.yamlError(err, data)
 		return
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		l.errAt(&extra, "more than one YAML document in a file is not supported")
 	} else if !errors.Is(err, io.EOF) {
-		l.yamlError(err)
+		l.yamlError(err, data)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return
@@ -224,7 +226,14 @@ func (l *loader) loadFile(name string, data []byte) {
 	}
 }
 
-func (l *loader) yamlError(err error) {
+// YAMLError is the diagnostic for a file that yaml.v3 could not parse.
+// yaml.v3 gives only a line, often the one before the mistake; goccy/go-yaml's
+// parser points at the offending character, so its position (and message)
+// is used when it finds the error too.
+func YAMLError(file string, err error, data []byte) Diagnostic {
+	if line, col, msg, ok := syntaxErrorAt(data); ok {
+		return Diagnostic{File: file, Line: line, Col: col, Msg: "invalid YAML: " + msg}
+	}
 	msg := err.Error()
 	line := 1
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
@@ -236,7 +245,29 @@ func (l *loader) yamlError(err error) {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
-	l.diags = append(l.diags, Diagnostic{File: l.file, Line: max(line, 1), Col: 1, Msg: "invalid YAML: " + msg})
+	return Diagnostic{File: file, Line: max(line, 1), Col: 1, Msg: "invalid YAML: " + msg}
+}
+
+func (l *loader) yamlError(err error, data []byte) {
+	l.diags = append(l.diags, YAMLError(l.file, err, data))
+}
+
+func syntaxErrorAt(data []byte) (line, col int, msg string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_, err := goccyparser.ParseBytes(data, 0)
+	var se *goccy.SyntaxError
+	if !errors.As(err, &se) || se.Token == nil || se.Token.Position == nil || se.Token.Position.Line < 1 {
+		return 0, 0, "", false
+	}
+	msg = se.Message
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return se.Token.Position.Line, max(se.Token.Position.Column, 1), msg, true
 }
 
 // fields decodes a mapping, reporting unknown and repeated keys.

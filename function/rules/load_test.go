@@ -90,7 +90,10 @@ func TestLoadErrors(t *testing.T) {
 
 func TestLoadMessages(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
-		{"yaml syntax", "rules:\n  - {name: a\n", "f.yaml:1:1: invalid YAML: did not find expected ',' or '}'"},
+		{"yaml syntax", "rules:\n  - {name: a\n", "f.yaml:2:5: invalid YAML: could not find flow mapping end token '}'"},
+		{"yaml tab in indentation", "rules:\n  - name: a\n    metric: sent\n\tcondition: above\n", "f.yaml:4:1: invalid YAML: found character '\t' that cannot start any token"},
+		{"yaml unclosed list", "rules:\n  - name: a\n    threshold: [1\n", "f.yaml:3:16: invalid YAML: sequence end token ']' not found"},
+		{"yaml bad indentation", "rules:\n  - name: a\n    metric: sent\n   bad: 2\n", "f.yaml:4:4: invalid YAML: value is not allowed in this context"},
 		{"top level type", "- a\n", "f.yaml:1:1: top level: want a mapping with channels, defaults, silences and rules, got a list"},
 		{"unknown top-level field", "rule: []\n", `f.yaml:1:1: unknown field "rule" at top level (did you mean "rules"?)`},
 		{"field given twice", "rules:\n  - name: a\n    name: b\n    condition: absent\n", `f.yaml:3:5: field "name" given twice in rule (first at line 2)`},

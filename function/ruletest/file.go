@@ -112,7 +112,7 @@ func ParseBytes(path string, data []byte) (f *File) {
 		if errors.Is(err, io.EOF) {
 			f.Diags = append(f.Diags, rules.Diagnostic{File: path, Line: 1, Col: 1, Msg: "empty test file: want rule_files and tests"})
 		} else {
-			f.Diags = append(f.Diags, yamlDiag(path, err))
+			f.Diags = append(f.Diags, rules.YAMLError(path, err, data))
 		}
 		return f
 	}
@@ -162,22 +162,6 @@ func ParseBytes(path string, data []byte) (f *File) {
 	}
 	f.Diags = append(f.Diags, p.diags...)
 	return f
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func yamlDiag(file string, err error) rules.Diagnostic {
-	msg, line := err.Error(), 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	return rules.Diagnostic{File: file, Line: max(line, 1), Col: 1, Msg: "invalid YAML: " + msg}
 }
 
 // ---- YAML helpers ---------------------------------------------------------

@@ -68,7 +68,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, src, want string
 	}{
-		{"yaml syntax", "rule_files: [a\ntests: x", "x_test.yaml:1:1: invalid YAML"},
+		{"yaml syntax", "rule_files: [a\ntests: x", "x_test.yaml:2:1: invalid YAML: ',' or ']' must be specified"},
 		{"not a mapping", "- 1", "x_test.yaml:1:1: top level: want a mapping"},
 		{"unknown top field", "rule_files: [r.yaml]\ntest: []", `x_test.yaml:2:1: unknown field "test" at top level (did you mean "tests"?)`},
 		{"no rule files", "tests: []", "x_test.yaml:1:1: missing rule_files"},
