@@ -217,11 +217,22 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 	if healthPeriod.IsZero() {
 		healthPeriod = at
 	}
-	healthEntry := func(ch string) ledger.Entry {
-		return ledger.Entry{Alert: healthKey, Channel: ch, Period: healthPeriod, Transition: ledger.Health}
+	// A default channel hears each kind of problem once per period, so that
+	// a rerun or an FC retry that meets a new problem still says so, while
+	// one that meets the same ones stays quiet. The ledger keeps one health
+	// entry per (kind, channel, period).
+	healthEntry := func(ch string, p alert.Problem) ledger.Entry {
+		return ledger.Entry{Alert: healthKey + "|" + problemKind(p), Channel: ch, Period: healthPeriod, Transition: ledger.Health}
 	}
-	// told: how many of problems each default channel has heard in this run.
-	told := map[string]int{}
+	untold := func(ch string) []alert.Problem {
+		var out []alert.Problem
+		for _, p := range problems {
+			if e := healthEntry(ch, p); !led.Sent(e.Alert, ch, healthPeriod, ledger.Health) {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
 	failed := map[string]bool{}
 	healthFailed := map[string]bool{}
 	post := func(name string, entries []ledger.Entry, health []alert.Problem) error {
@@ -234,8 +245,10 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		}
 		d.Title = title(d)
 		d.Sort()
+		for _, p := range health {
+			led.MarkPending(healthEntry(name, p))
+		}
 		if len(health) > 0 {
-			led.MarkPending(healthEntry(name))
 			if err := save(led); err != nil {
 				log.Error("ledger not saved", "error", err)
 			}
@@ -249,8 +262,8 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 				e.LastError = err.Error()
 				led.MarkPending(e)
 			}
-			if len(health) > 0 {
-				h := healthEntry(name)
+			for _, p := range health {
+				h := healthEntry(name, p)
 				h.LastError = err.Error()
 				led.MarkPending(h)
 				healthFailed[name] = true
@@ -261,8 +274,8 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 			for _, e := range entries {
 				led.MarkSent(e.Alert, e.Channel, e.Period, e.Transition, at)
 			}
-			if len(health) > 0 {
-				led.MarkSent(healthKey, name, healthPeriod, ledger.Health, at)
+			for _, p := range health {
+				led.MarkSent(healthEntry(name, p).Alert, name, healthPeriod, ledger.Health, at)
 			}
 			log.Info("delivered", "channel", name, "alerts", len(entries), "health", len(health))
 		}
@@ -280,9 +293,9 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 			}
 		}
 		var health []alert.Problem
-		if isDefault[name] && len(problems) > 0 && !led.Sent(healthKey, name, healthPeriod, ledger.Health) {
+		if isDefault[name] && len(untold(name)) > 0 {
+			// the whole picture, when any of it is news
 			health = slices.Clone(problems)
-			told[name] = len(problems)
 		}
 		if len(entries) == 0 && len(health) == 0 {
 			continue
@@ -291,20 +304,14 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 	}
 	// A default channel that went out before another channel failed (or
 	// before any problem was known) hears about it in a short health-only
-	// follow-up: once per period, plus only what it has not heard.
+	// follow-up with only what it has not heard.
 	for _, name := range names {
-		if !isDefault[name] || failed[name] || len(problems) == 0 {
+		if !isDefault[name] || failed[name] {
 			continue
 		}
-		n, heard := told[name]
-		if !heard && led.Sent(healthKey, name, healthPeriod, ledger.Health) {
-			continue // told in an earlier run of this period
+		if news := untold(name); len(news) > 0 {
+			post(name, nil, news)
 		}
-		if n >= len(problems) {
-			continue
-		}
-		told[name] = len(problems)
-		post(name, nil, slices.Clone(problems[n:]))
 	}
 	// A health message is about now: one that failed in an earlier run is
 	// not owed later (a rerun of the period sends a fresh one if problems
@@ -317,15 +324,27 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 	if err := save(led); err != nil {
 		log.Error("ledger not saved", "error", err)
 	}
+	owed := map[string]bool{} // channels owed a health message
 	for _, e := range led.Pending() {
 		switch {
 		case e.Transition == ledger.Health:
-			sum.Notifications.HealthPending++
+			owed[e.Channel] = true
 		case e.Item != nil:
 			sum.Notifications.Pending++
 		}
 	}
+	sum.Notifications.HealthPending = len(owed)
 	return sum, nil
+}
+
+// problemKind is what makes a health problem news: its code, and the
+// channel it is about. Templates are left out: a thousand templates denied
+// are one kind of problem (the message folds them into a count anyway).
+func problemKind(p alert.Problem) string {
+	if p.Channel != "" {
+		return p.Code + "@" + p.Channel
+	}
+	return p.Code
 }
 
 // wantResolved is the rule's send_resolved unless the channel overrides it.

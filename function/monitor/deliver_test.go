@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -397,6 +398,13 @@ func TestLifecycle(t *testing.T) {
 			{day: 1, errs: denied},
 			{day: 1, at: runAt(1).Add(2 * time.Hour), errs: denied},
 			{day: 2, errs: denied, slack: 1, ding: 1, has: map[string][]string{"slack": {"T9"}}},
+		}},
+		{"a rerun of the period that meets a new problem says so; the same problems stay quiet", []step{
+			{day: 1, errs: denied, slack: 1, ding: 1},
+			{day: 1, errs: append(slices.Clone(denied), monitor.Error{Code: "SignatureDoesNotMatch", Message: "bad key"}), slack: 1, ding: 1,
+				has: map[string][]string{"slack": {"SignatureDoesNotMatch", "T9"}, "ding": {"SignatureDoesNotMatch"}}},
+			{day: 1, errs: append(slices.Clone(denied), monitor.Error{Code: "SignatureDoesNotMatch", Message: "bad key"})},
+			{day: 1, errs: []monitor.Error{{Template: "T8", Code: "Ram.PermissionDeny", Message: "not authorized"}}},
 		}},
 		{"a health message that failed is sent by a rerun of the period", []step{
 			{day: 1, errs: denied, script: func(r *rig) { r.ding.BadSignNext(1) }, healthPending: 1, slack: 1,
