@@ -517,7 +517,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) authenticate(w http.ResponseWriter, method string, params url.Values) bool {
-	for _, p := range []string{"AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp", "Action", "Version"} {
+	for _, p := range []string{"AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp", "Action", "Version"} {
 		if params.Get(p) == "" {
 			code := "Missing" + p
 			if p == "Action" || p == "Version" {
@@ -539,7 +539,7 @@ func (s *Server) authenticate(w http.ResponseWriter, method string, params url.V
 		s.fail(w, 400, "InvalidSignatureMethod", "Specified signature method is not supported.")
 		return false
 	}
-	if v := params.Get("SignatureVersion"); v != "" && v != "1.0" {
+	if v := params.Get("SignatureVersion"); v != "1.0" {
 		s.fail(w, 400, "InvalidSignatureVersion", "Specified signature version is not supported.")
 		return false
 	}

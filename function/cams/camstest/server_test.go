@@ -86,6 +86,7 @@ func TestServerChecks(t *testing.T) {
 		{"unknown key", with(func(q url.Values) { q.Set("AccessKeyId", "other") }), 404, "InvalidAccessKeyId.NotFound", 0},
 		{"expired timestamp", signed(s, AccessKeySecret, url.Values{"Action": {ActionMetric},
 			"Timestamp": {time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05Z")}}), 400, "InvalidTimeStamp.Expired", 0},
+		{"no SignatureVersion", signed(s, AccessKeySecret, url.Values{"Action": {ActionMetric}, "SignatureVersion": {""}}), 400, "MissingSignatureVersion", 0},
 		{"unknown action", signed(s, AccessKeySecret, url.Values{"Action": {"SendChatappMessage"}}), 404, "InvalidAction.NotFound", 0},
 		{"wrong version", signed(s, AccessKeySecret, url.Values{"Action": {ActionMetric}, "Version": {"2017-01-01"}}), 400, "InvalidVersion", 0},
 		{"missing TemplateCode", signed(s, AccessKeySecret, url.Values{"Action": {ActionMetric}, "Start": {"1"}, "End": {"2"}}), 400, "MissingParameter", 0},
