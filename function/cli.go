@@ -38,6 +38,8 @@ commands:
   test [FILES]           run rule unit tests (default: testdata/rules/*_test.yaml)
   backtest --days N [--at TIME] [--json]
                          when each alert would have fired and resolved; sends nothing
+  enable-roi             turn on the WhatsApp ROI metrics (EnableWhatsappROIMetric) for
+                         the configured space; GetChatappTemplateMetric has data a day later
 
 Configuration is read from the environment: see README.md.
 `
@@ -78,6 +80,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdTest(args, stdout, stderr)
 	case "backtest":
 		return cmdBacktest(ctx, args, stdout, stderr)
+	case "enable-roi":
+		return cmdEnableROI(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -356,4 +360,43 @@ func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 	for _, e := range s.Errors {
 		fmt.Fprintf(w, "not checked: %s\n", e.String())
 	}
+}
+
+// cmdEnableROI calls EnableWhatsappROIMetric once for the configured scope
+// (CAMS_CUST_SPACE_ID / CAMS_ISV_CODE, or the account's own space).
+func cmdEnableROI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "enable-roi: unexpected argument %q\n", args[0])
+		return exitConfig
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		printErr(stderr, err)
+		return exitConfig
+	}
+	src, err := source(cfg, environ{})
+	if err != nil {
+		printErr(stderr, err)
+		return exitConfig
+	}
+	c, ok := src.(*cams.Client)
+	if !ok {
+		fmt.Fprintln(stderr, "enable-roi: CAMS_ENDPOINT is a replay (file://); enable-roi needs the API")
+		return exitConfig
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	id, err := c.EnableROI(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "enable-roi: %v\n", err)
+		return exitFailed
+	}
+	scope := "the account's own space"
+	if cfg.CustSpaceID != "" {
+		scope = "space " + cfg.CustSpaceID
+	}
+	fmt.Fprintf(stdout, "ok: WhatsApp ROI metrics enabled for %s (request %s).\n"+
+		"GetChatappTemplateMetric has data from a day after this, and only for messages sent after it.\n", scope, id)
+	return exitOK
 }

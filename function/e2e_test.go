@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/cams"
+	"github.com/cams-alert/cams-alert/function/cams/camstest"
 	"github.com/cams-alert/cams-alert/function/metrics"
 	"github.com/cams-alert/cams-alert/function/monitor"
 )
@@ -248,4 +249,30 @@ func errorsAs(err error, target **exec.ExitError) bool {
 		*target = e
 	}
 	return ok
+}
+
+// TestEnableROI: enable-roi calls EnableWhatsappROIMetric once, signed, for
+// the configured space; an API error is reported with its code (exit 1); a
+// replay endpoint cannot enable anything (exit 2).
+func TestEnableROI(t *testing.T) {
+	r := newRig(t)
+	t.Setenv("CAMS_CUST_SPACE_ID", "cams-space-0001")
+	code, out, errs := r.runRaw(t, "enable-roi")
+	if code != exitOK || !strings.Contains(out, "enabled for space cams-space-0001") || !strings.Contains(out, "a day after") {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
+	if got := r.cams.ROIEnabled(); len(got) != 1 || got[0] != "cams-space-0001" {
+		t.Errorf("EnableWhatsappROIMetric calls for spaces %q, want one for cams-space-0001", got)
+	}
+
+	r.cams.Fail(camstest.ActionEnableROI, 400, "Ram.PermissionDeny", "You are not authorized to perform the operation.")
+	code, out, errs = r.runRaw(t, "enable-roi")
+	if code != exitFailed || !strings.Contains(errs, "Ram.PermissionDeny") {
+		t.Errorf("denied: exit %d\n%s%s", code, out, errs)
+	}
+
+	t.Setenv("CAMS_ENDPOINT", "file://../testdata/sample")
+	if code, _, errs := r.runRaw(t, "enable-roi"); code != exitConfig || !strings.Contains(errs, "replay") {
+		t.Errorf("replay: exit %d\n%s", code, errs)
+	}
 }

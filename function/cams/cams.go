@@ -547,6 +547,21 @@ func (c *Client) Metrics(ctx context.Context, q Query) ([]*metrics.Series, error
 	return series, nil
 }
 
+// EnableROI turns on the WhatsApp ROI metrics of the client's scope
+// (CustSpaceId / IsvCode, or the account's own). GetChatappTemplateMetric
+// has data only after it: from a day later, and only for sends after the
+// call. It keeps to the same 5 QPS as ListTemplates and returns the
+// request id.
+func (c *Client) EnableROI(ctx context.Context) (string, error) {
+	p := map[string]string{}
+	c.scope(p)
+	env, err := c.call(ctx, c.templateLimit, APIEnableROI, "", p)
+	if err != nil {
+		return "", err
+	}
+	return string(env.RequestID), nil
+}
+
 // ListTemplates lists the approved WhatsApp MARKETING templates, page by page
 // (50 a page) until the API's Total is reached, at most 5 calls per second.
 func (c *Client) ListTemplates(ctx context.Context) ([]Template, error) {

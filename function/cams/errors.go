@@ -19,6 +19,7 @@ import (
 const (
 	APIMetric    = "GetChatappTemplateMetric"
 	APITemplates = "ListChatappTemplate"
+	APIEnableROI = "EnableWhatsappROIMetric"
 )
 
 // Error codes this package produces itself (the API's own codes pass through

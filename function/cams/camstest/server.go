@@ -40,6 +40,7 @@ const (
 
 	ActionMetric    = "GetChatappTemplateMetric"
 	ActionTemplates = "ListChatappTemplate"
+	ActionEnableROI = "EnableWhatsappROIMetric"
 
 	// ListKey is the template key under which faults apply to
 	// ListChatappTemplate calls; AnyTemplate applies to every call.
@@ -99,6 +100,7 @@ type Server struct {
 	window     []time.Time
 	nonces     map[string]time.Time
 	listFilter bool
+	roiEnabled []string
 	log        []Request
 	rnd        *mathrand.Rand
 	now        func() time.Time
@@ -470,13 +472,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, 400, "InvalidVersion", "Specified parameter Version is not valid.")
 		return
 	}
-	if action != ActionMetric && action != ActionTemplates {
+	if action != ActionMetric && action != ActionTemplates && action != ActionEnableROI {
 		s.fail(w, 404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
 		return
 	}
 	template := params.Get("TemplateCode")
-	if action == ActionTemplates {
+	switch action {
+	case ActionTemplates:
 		template = ListKey
+	case ActionEnableROI:
+		template = ActionEnableROI
 	}
 	logged := url.Values{}
 	for k, v := range params {
@@ -513,7 +518,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveMetric(w, params)
 	case ActionTemplates:
 		s.serveTemplates(w, params)
+	case ActionEnableROI:
+		s.mu.Lock()
+		s.roiEnabled = append(s.roiEnabled, params.Get("CustSpaceId"))
+		s.mu.Unlock()
+		id := newRequestID()
+		body, _ := json.Marshal(map[string]string{"RequestId": id, "Code": "OK", "Message": "None", "AccessDeniedDetail": "None"})
+		s.reply(w, id, 200, body)
 	}
+}
+
+// ROIEnabled lists the CustSpaceId of every EnableWhatsappROIMetric call
+// ("" for the account's own space), in order.
+func (s *Server) ROIEnabled() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.roiEnabled...)
 }
 
 func (s *Server) authenticate(w http.ResponseWriter, method string, params url.Values) bool {
