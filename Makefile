@@ -59,6 +59,7 @@ function check(cond, text) { printf "  %-4s %s\n", (cond ? "ok" : "MISS"), text;
 	name = $$1; sub(/-[0-9]+$$/, "", name); sub(/^Benchmark/, "", name)
 	line = ""
 	for (i = 3; i < NF; i += 2) {
+		if ($$(i+1) == "allocs/op" || $$(i+1) == "B/op") v[name, $$(i+1)] = $$i
 		if ($$(i+1) == "ns/op" || $$(i+1) == "B/op" || $$(i+1) == "allocs/op") continue
 		v[name, $$(i+1)] = $$i; line = line sprintf("  %s %s", $$(i+1), $$i)
 	}
@@ -76,6 +77,8 @@ END {
 	m = "EvaluateMemory"
 	check(v[m, "heap-max-MiB"] < 64, sprintf("peak heap in use %s MiB (1k templates), %s MiB (10k), highest %s MiB < 64 MiB", v[m, "heap-1k-MiB"], v[m, "heap-10k-MiB"], v[m, "heap-max-MiB"]))
 	check(v[m, "heap-10k/1k"] >= 0.9 && v[m, "heap-10k/1k"] <= 1.1, sprintf("flat: peak heap 10k / 1k = %s within 10%%", v[m, "heap-10k/1k"]))
+	e = "Evaluate"
+	check(v[e, "ms/set"] < 100, sprintf("rule evaluation, 10,000 templates x 30 periods x 10 rules on one core: %s ms per set < 100 ms (%s evaluations/s, %s allocations and %s bytes per set)", v[e, "ms/set"], v[e, "evaluations/s"], v[e, "allocs/op"], v[e, "B/op"]))
 	c = "ColdStart"
 	check(v[c, "first-request-ms"] < 50, sprintf("cold start to the first API request %s ms (slowest of the runs %s ms) < 50 ms", v[c, "first-request-ms"], v[c, "first-request-max-ms"]))
 	check(v[c, "binary-MB"] < 20, sprintf("dist/main %s MB < 20 MB", v[c, "binary-MB"]))

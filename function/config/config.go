@@ -73,10 +73,15 @@ var Secrets = []string{
 // an error never contains a secret's value.
 func Load() (*Config, error) {
 	// An empty variable means "not set": s.yaml and shells pass empty
-	// values for options left out, and those must get the defaults.
+	// values for options left out, and those must get the defaults. A
+	// value pasted with a stray space or newline is read without it.
 	for _, name := range Variables() {
-		if v, ok := os.LookupEnv(name); ok && strings.TrimSpace(v) == "" {
+		v, ok := os.LookupEnv(name)
+		switch t := strings.TrimSpace(v); {
+		case ok && t == "":
 			os.Unsetenv(name)
+		case t != v:
+			os.Setenv(name, t)
 		}
 	}
 	var c Config

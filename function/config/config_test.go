@@ -97,3 +97,20 @@ func TestVariablesListsEveryField(t *testing.T) {
 		}
 	}
 }
+
+// A value pasted with a stray space or a trailing newline is read without it.
+func TestLoadTrimsValues(t *testing.T) {
+	clearEnv(t)
+	for _, v := range []string{"CAMS_ENDPOINT", "CAMS_REGION", "RULES_PATH", "STATE_DIR", "TIMEZONE"} {
+		unset(t, v)
+	}
+	t.Setenv("CAMS_QPS", " 5 ")
+	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/x\n")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.QPS != 5 || c.SlackWebhookURL != "https://hooks.slack.com/services/T0/B0/x" {
+		t.Errorf("QPS %d, webhook %q", c.QPS, c.SlackWebhookURL)
+	}
+}
