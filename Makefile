@@ -19,8 +19,8 @@ run:
 	SLACK_WEBHOOK_URL= SLACK_BOT_TOKEN= SLACK_CHANNEL= DINGTALK_WEBHOOK_URL= DINGTALK_SECRET= \
 	$(GO) run ./function run --dry-run --at $(SAMPLE_AT)
 
-## test: lint, unit and end-to-end tests, the shipped rules' own tests, brief fuzzing
-test: lint unit ruletest fuzz-brief
+## test: lint, unit and end-to-end tests, the shipped rules' own tests, the alert-quality targets, brief fuzzing
+test: lint unit ruletest quality fuzz-brief
 
 unit:
 	$(GO) test -count=1 $(PKGS)
