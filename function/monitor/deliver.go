@@ -235,7 +235,11 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 	}
 	failed := map[string]bool{}
 	healthFailed := map[string]bool{}
-	post := func(name string, entries []ledger.Entry, health []alert.Problem) error {
+	// post delivers one digest; later is how many channels may still follow
+	// it in this run, each of which keeps ChannelReserve of the time left:
+	// one platform's rate block must not starve the others (and with them
+	// the health message that says it is blocked).
+	post := func(name string, entries []ledger.Entry, health []alert.Problem, later int) error {
 		c := dl.Channels[name]
 		d := &notify.Digest{PeriodStart: ev.Period.Start, PeriodEnd: ev.Period.End, Location: dl.Location, Health: health}
 		for _, e := range entries {
@@ -253,7 +257,9 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 				log.Error("ledger not saved", "error", err)
 			}
 		}
-		err := notify.Send(ctx, c.Notifier, d, dl.Sleep)
+		sctx, cancel := channelContext(ctx, later)
+		err := notify.Send(sctx, c.Notifier, d, dl.Sleep)
+		cancel()
 		if err != nil {
 			log.Error("delivery failed; notifications stay pending", "channel", name, "alerts", len(entries), "error", err)
 			failed[name] = true
@@ -285,7 +291,7 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		}
 		return err
 	}
-	for _, name := range names {
+	for i, name := range names {
 		var entries []ledger.Entry
 		for _, e := range led.Pending() {
 			if e.Channel == name && e.Item != nil {
@@ -300,17 +306,17 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		if len(entries) == 0 && len(health) == 0 {
 			continue
 		}
-		post(name, entries, health)
+		post(name, entries, health, len(names)-i-1)
 	}
 	// A default channel that went out before another channel failed (or
 	// before any problem was known) hears about it in a short health-only
 	// follow-up with only what it has not heard.
-	for _, name := range names {
+	for i, name := range names {
 		if !isDefault[name] || failed[name] {
 			continue
 		}
 		if news := untold(name); len(news) > 0 {
-			post(name, nil, news)
+			post(name, nil, news, len(names)-i-1)
 		}
 	}
 	// A health message is about now: one that failed in an earlier run is
@@ -335,6 +341,24 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 	}
 	sum.Notifications.HealthPending = len(owed)
 	return sum, nil
+}
+
+// ChannelReserve is the time one channel's digest keeps for itself while an
+// earlier one waits out a rate limit: a few attempts at a platform's usual
+// latency, and its pacing.
+const ChannelReserve = 20 * time.Second
+
+// channelContext bounds one channel's delivery so that the later channels
+// that may follow keep their reserve. Without a deadline nothing is bounded.
+func channelContext(ctx context.Context, later int) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok || later <= 0 {
+		return context.WithCancel(ctx)
+	}
+	own := time.Until(dl) - time.Duration(later)*ChannelReserve
+	// never less than one channel's reserve (or what is left, if less)
+	own = max(own, min(ChannelReserve, time.Until(dl)))
+	return context.WithTimeout(ctx, own)
 }
 
 // problemKind is what makes a health problem news: its code, and the
