@@ -279,10 +279,14 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		// Every problem at once: a bad variable must not hide the rules'.
 		path := os.Getenv("RULES_PATH")
 		if path == "" {
-			path = "rules"
+			path = config.DefaultRulesPath
 		}
-		if _, rerr := rules.Load(path, lookupEnv); rerr != nil {
+		if set, rerr := rules.Load(path, lookupEnv); rerr != nil {
 			printErr(stderr, rerr)
+		} else {
+			for _, w := range set.Warnings {
+				fmt.Fprintln(stderr, w)
+			}
 		}
 		return exitConfig
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/config"
@@ -17,7 +18,13 @@ import (
 	"github.com/cams-alert/cams-alert/function/rules"
 )
 
-func lookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
+// lookupEnv reads a ${VAR} of the rules the way config reads its own
+// variables: without stray whitespace, and empty as unset.
+func lookupEnv(name string) (string, bool) {
+	v, ok := os.LookupEnv(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
 
 // webhookTimeout bounds one request to a chat platform.
 const webhookTimeout = 15 * time.Second

@@ -19,6 +19,10 @@ import (
 // DefaultEndpoint is the only CAMS region's endpoint.
 const DefaultEndpoint = "https://cams.ap-southeast-1.aliyuncs.com"
 
+// DefaultRulesPath is RULES_PATH's default (the struct tag's, checked by a
+// test), for callers that need it when the configuration did not load.
+const DefaultRulesPath = "rules"
+
 // Config is every variable the function reads. The envconfig tags are the
 // variable names; s.yaml must set exactly these (checked by a test).
 type Config struct {
@@ -36,7 +40,7 @@ type Config struct {
 	Templates    []string `envconfig:"CAMS_TEMPLATES"`
 	LookbackDays int      `envconfig:"CAMS_LOOKBACK_DAYS"` // 0: what the rules need
 
-	RulesPath string `envconfig:"RULES_PATH" default:"rules"`
+	RulesPath string `envconfig:"RULES_PATH" default:"rules"` // DefaultRulesPath
 	StateDir  string `envconfig:"STATE_DIR" default:".state"`
 
 	SlackWebhookURL    string `envconfig:"SLACK_WEBHOOK_URL"`
@@ -110,9 +114,10 @@ func (c *Config) check() error {
 		bad("CAMS_LOOKBACK_DAYS", "must be between 0 (automatic) and 400, got %d", c.LookbackDays)
 	}
 	if u, err := url.Parse(c.Endpoint); err != nil || u.Host == "" && u.Scheme != "file" {
-		bad("CAMS_ENDPOINT", "must be a URL such as %s or file://DIR, got %q", DefaultEndpoint, c.Endpoint)
+		// not echoed: a mistyped value may hold a token
+		bad("CAMS_ENDPOINT", "must be a URL such as %s or file://DIR", DefaultEndpoint)
 	} else if u.Scheme == "http" && !webhook.IsLoopback(u.Hostname()) {
-		bad("CAMS_ENDPOINT", "must use https (http is allowed only for loopback test servers), got %q", c.Endpoint)
+		bad("CAMS_ENDPOINT", "must use https (http is allowed only for loopback test servers), got http://%s", u.Host)
 	} else if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
 		bad("CAMS_ENDPOINT", "scheme must be https, http (loopback) or file, got %q", u.Scheme)
 	} else if u.Scheme != "file" && (strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -112,5 +113,12 @@ func TestLoadTrimsValues(t *testing.T) {
 	}
 	if c.QPS != 5 || c.SlackWebhookURL != "https://hooks.slack.com/services/T0/B0/x" {
 		t.Errorf("QPS %d, webhook %q", c.QPS, c.SlackWebhookURL)
+	}
+}
+
+func TestDefaultRulesPath(t *testing.T) {
+	f, _ := reflect.TypeFor[Config]().FieldByName("RulesPath")
+	if got := f.Tag.Get("default"); got != DefaultRulesPath {
+		t.Errorf("RULES_PATH default %q, DefaultRulesPath %q", got, DefaultRulesPath)
 	}
 }

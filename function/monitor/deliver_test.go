@@ -242,7 +242,7 @@ func (r *rig) run(s step) *monitor.Summary {
 	if sum.Notifications != (monitor.Counts{Sent: s.sent, Failed: s.failed, Pending: s.pending, HealthPending: s.healthPending}) {
 		r.t.Errorf("notifications = %+v, want sent %d failed %d pending %d health pending %d", sum.Notifications, s.sent, s.failed, s.pending, s.healthPending)
 	}
-	wantOK := s.pending == 0 && len(s.errs) == 0
+	wantOK := s.pending == 0 && s.healthPending == 0 && len(s.errs) == 0
 	if sum.OK() != wantOK {
 		r.t.Errorf("OK() = %v, want %v (exit status, FC retry)", sum.OK(), wantOK)
 	}
@@ -405,6 +405,12 @@ func TestLifecycle(t *testing.T) {
 				has: map[string][]string{"slack": {"SignatureDoesNotMatch", "T9"}, "ding": {"SignatureDoesNotMatch"}}},
 			{day: 1, errs: append(slices.Clone(denied), monitor.Error{Code: "SignatureDoesNotMatch", Message: "bad key"})},
 			{day: 1, errs: []monitor.Error{{Template: "T8", Code: "Ram.PermissionDeny", Message: "not authorized"}}},
+		}},
+		{"a health message still owed, with nothing else wrong, is not OK (FC retries)", []step{
+			{day: 1, alerts: []alertSpec{fire("once", "T1", 1)}, script: func(r *rig) { r.slack.FailNext(5, 500, "x") },
+				sent: 1, failed: 1, pending: 1, ding: 2},
+			{day: 9, script: func(r *rig) { r.ding.BadSignNext(1) }, slack: 1, healthPending: 1,
+				has: map[string][]string{"slack": {"Delivery.Abandoned"}}},
 		}},
 		{"a health message that failed is sent by a rerun of the period", []step{
 			{day: 1, errs: denied, script: func(r *rig) { r.ding.BadSignNext(1) }, healthPending: 1, slack: 1,

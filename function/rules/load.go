@@ -153,6 +153,15 @@ func newLoader(lookupEnv func(string) (string, bool)) *loader {
 }
 
 func (l *loader) errAt(n *yaml.Node, format string, args ...any) {
+	l.diags = append(l.diags, diagAt(l.file, n, false, format, args...))
+}
+
+// warnAt records a problem that does not stop the load.
+func (l *loader) warnAt(n *yaml.Node, format string, args ...any) {
+	l.warns = append(l.warns, diagAt(l.file, n, true, format, args...))
+}
+
+func diagAt(file string, n *yaml.Node, warning bool, format string, args ...any) Diagnostic {
 	line, col := 1, 1
 	if n != nil {
 		if n.Line > 0 {
@@ -162,16 +171,7 @@ func (l *loader) errAt(n *yaml.Node, format string, args ...any) {
 			col = n.Column
 		}
 	}
-	l.diags = append(l.diags, Diagnostic{File: l.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
-}
-
-// warnAt records a problem that does not stop the load.
-func (l *loader) warnAt(n *yaml.Node, format string, args ...any) {
-	l.errAt(n, format, args...)
-	d := l.diags[len(l.diags)-1]
-	l.diags = l.diags[:len(l.diags)-1]
-	d.Warning = true
-	l.warns = append(l.warns, d)
+	return Diagnostic{File: file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...), Warning: warning}
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -144,9 +144,8 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 	// catalogue of every field (SPEC §5's example) still loads, and
 	// validate says what is ignored.
 	if cond != "" {
-		allowed := append(append([]string(nil), commonFields...), condFields[cond]...)
 		for _, f := range slices.Clone(fs.order) {
-			if slices.Contains(allowed, f) {
+			if slices.Contains(commonFields, f) || condFieldAllowed(cond, f) {
 				continue
 			}
 			p, _ := fs.get(f)
@@ -466,14 +465,7 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 	}
 }
 
-func condFieldAllowed(cond, field string) bool {
-	for _, f := range condFields[cond] {
-		if f == field {
-			return true
-		}
-	}
-	return false
-}
+func condFieldAllowed(cond, field string) bool { return slices.Contains(condFields[cond], field) }
 
 func allGlob(gs []string) bool {
 	for _, g := range gs {
@@ -672,7 +664,7 @@ func (c *varCollector) Visit(n *ast.Node) {
 // is not evaluated (an undefined value never alerts), where expr would give
 // +Inf and fire "sent / delivered > 2" on a period with nothing delivered.
 var exprDiv = []expr.Option{
-	expr.Function("div", func(params ...any) (any, error) {
+	expr.Function("__div", func(params ...any) (any, error) {
 		a, aerr := toFloat(params[0])
 		b, berr := toFloat(params[1])
 		if err := errors.Join(aerr, berr); err != nil {
@@ -684,7 +676,7 @@ var exprDiv = []expr.Option{
 		return a / b, nil
 	}, new(func(int, int) float64), new(func(float64, float64) float64),
 		new(func(int, float64) float64), new(func(float64, int) float64)),
-	expr.Operator("/", "div"),
+	expr.Operator("/", "__div"),
 }
 
 // compileExpr compiles a boolean expression over exprEnv and reports which
