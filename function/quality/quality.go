@@ -62,11 +62,16 @@ const (
 	LabelBaselineDays = 7
 	// Click death is detectable when the day's reads predict at least this
 	// many clicks (of all buttons; of the URL button for a dead URL button).
+	// A healthy day shows 0 of λ expected clicks with probability e^-λ: at
+	// 10 that is 4.5e-5, so a detector that keeps to 1 false alert per 1,000
+	// template-days across a template's buttons can afford to judge it; at 5
+	// (0.7%) none can.
 	LabelMinClicks = 10.0
 	// Sends stopped is detectable when the series' pattern (daily or
-	// weekdays) planned a send that day and it sent at least this many per
-	// sending day over the 28 days before.
-	LabelMinSent   = 100.0
+	// weekdays) planned a send that day, whatever its volume: a regular
+	// sender that stops leaves no noise to hide in. (LabelMinSent is the
+	// least mean sent per sending day over the 28 days before; 0: any.)
+	LabelMinSent   = 0.0
 	LabelSentDays  = 28
 	readCollapse   = 0.4 // sim: the read rate is multiplied by this
 	deliveryFactor = 0.5 // sim: the delivery rate is multiplied by this
