@@ -224,10 +224,11 @@ type conn struct {
 // reports no error for an HTTP 200 with an error Code, and can panic on some
 // error bodies).
 type callTransport struct {
-	base   http.RoundTripper
-	ctx    context.Context
-	status int
-	body   bytes.Buffer
+	base       http.RoundTripper
+	ctx        context.Context
+	status     int
+	redirected bool
+	body       bytes.Buffer
 }
 
 func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -239,6 +240,13 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	t.status = resp.StatusCode
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
+		// Never followed: the SDK's client would resend the signed request
+		// elsewhere, with the signed URL (key id, STS token, signature) in
+		// its Referer. Without a Location the client hands the 3xx back.
+		t.redirected = true
+		resp.Header.Del("Location")
+	}
 	resp.Body = &teeBody{ReadCloser: resp.Body, buf: &t.body}
 	return resp, nil
 }
@@ -336,7 +344,7 @@ func (c *Client) once(ctx context.Context, api string, params map[string]string)
 	}()
 	cn.rt.ctx = ctx
 	cn.rt.body.Reset()
-	cn.rt.status = 0
+	cn.rt.status, cn.rt.redirected = 0, false
 
 	req := requests.NewCommonRequest()
 	req.Method = requests.POST
@@ -368,6 +376,10 @@ func (c *Client) once(ctx context.Context, api string, params map[string]string)
 	}()
 
 	status, body := cn.rt.status, cn.rt.body.Bytes()
+	if cn.rt.redirected {
+		return nil, &APIError{Code: CodeRedirect, HTTPStatus: status, Message: fmt.Sprintf(
+			"the endpoint answered HTTP %d with a redirect, which is not followed: check CAMS_ENDPOINT", status)}
+	}
 	if resp != nil && len(resp.GetHttpContentBytes()) > 0 {
 		body = resp.GetHttpContentBytes()
 	}
@@ -542,7 +554,7 @@ func (c *Client) Metrics(ctx context.Context, q Query) ([]*metrics.Series, error
 	series, derr := decodeData(env.Data, g, q.Template)
 	if derr != nil {
 		return series, &APIError{API: APIMetric, Template: q.Template, Code: CodeInvalidData,
-			Message: truncate(strings.ReplaceAll(derr.Error(), "\n", "; "), 1000), RequestID: string(env.RequestID), HTTPStatus: 200, err: derr}
+			Message: c.redact.clean(truncate(strings.ReplaceAll(derr.Error(), "\n", "; "), 1000)), RequestID: string(env.RequestID), HTTPStatus: 200, err: redactedError{CodeInvalidData}}
 	}
 	return series, nil
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -392,6 +395,49 @@ func TestTransportErrorsHideTheSignedURL(t *testing.T) {
 	assertNoSecrets(t, ae.Error())
 	if strings.Contains(ae.Error(), "Signature=") || strings.Contains(ae.Error(), "AccessKeyId") {
 		t.Fatalf("signed URL in error: %v", ae)
+	}
+}
+
+// TestRedirectNotFollowed: an endpoint that redirects does not get the
+// signed request (nor its Referer) sent elsewhere; the error is permanent.
+func TestRedirectNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		t.Errorf("redirect followed: %s, Referer %q", r.URL.Path, r.Referer())
+	}))
+	defer other.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/?"+r.URL.RawQuery, http.StatusFound)
+	}))
+	defer redirector.Close()
+	c, err := New(Options{Endpoint: redirector.URL, AccessKeyID: stsKeyID, AccessKeySecret: stsSecret, SecurityToken: stsToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Metrics(context.Background(), query("T"))
+	ae := asAPIError(t, err)
+	if ae.Code != CodeRedirect || ae.Retryable() || elsewhere.Load() != 0 {
+		t.Fatalf("error %v (%s, retryable %v); %d requests elsewhere", ae, ae.Code, ae.Retryable(), elsewhere.Load())
+	}
+	if calls, _ := c.Stats(); calls != 1 {
+		t.Errorf("%d calls, want 1 (not retried)", calls)
+	}
+	assertNoSecrets(t, ae.Error())
+}
+
+// TestSigningParamsRedacted: an error that quotes the signed query without a
+// scheme (a path, a gateway's log line) loses its signing parameters.
+func TestSigningParamsRedacted(t *testing.T) {
+	r := newRedactor(stsSecret, stsToken, stsKeyID)
+	got := r.clean("bad request for /?AccessKeyId=LTAIzzzz&Action=X&Signature=abc%2Bdef%3D&SignatureNonce=n-1&SecurityToken=tok")
+	for _, leak := range []string{"LTAIzzzz", "abc%2Bdef", "n-1", "tok"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("%q kept in %q", leak, got)
+		}
+	}
+	if !strings.Contains(got, "Action=X") {
+		t.Errorf("other parameters lost: %q", got)
 	}
 }
 

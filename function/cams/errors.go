@@ -42,6 +42,7 @@ const (
 	CodeCanceled        = "Context.Canceled"
 	CodeDeadline        = "Context.DeadlineExceeded"
 	CodeNoRecording     = "Replay.NotFound"
+	CodeRedirect        = "Net.Redirect" // the endpoint redirected: not followed, permanent
 )
 
 // APIError is every failure of a CAMS call: an API error code (also on an
@@ -106,7 +107,7 @@ func (e *APIError) Retryable() bool {
 	}
 	switch e.Code {
 	case CodePermissionDenied, CodeUnsubscribed, CodeUnknownOwner,
-		CodeDNS, CodeTLS, CodeInvalidData, CodeCanceled, CodeDeadline, CodeNoRecording:
+		CodeDNS, CodeTLS, CodeInvalidData, CodeCanceled, CodeDeadline, CodeNoRecording, CodeRedirect:
 		return false
 	case CodeTimeout, CodeConnection, CodeNetwork,
 		"ServiceUnavailable", "InternalError", "System.Error", "UnknownError":
@@ -153,11 +154,14 @@ func newRedactor(values ...string) *redactor {
 var (
 	urlQuery     = regexp.MustCompile(`(https?://[^\s?"']*)\?[^\s"']*`)
 	stringToSign = regexp.MustCompile(`(?is)(string to sign is:?).*$`)
+	// a signed query echoed without its scheme (a path, a log line)
+	signingParam = regexp.MustCompile(`(?i)\b(AccessKeyId|SecurityToken|Signature|SignatureNonce)=[^&\s"'<>]*`)
 )
 
 func (r *redactor) clean(s string) string {
 	s = stringToSign.ReplaceAllString(s, "$1 [redacted]")
 	s = urlQuery.ReplaceAllString(s, "$1?[redacted]")
+	s = signingParam.ReplaceAllString(s, "$1=[redacted]")
 	if r != nil {
 		for _, v := range r.secrets {
 			s = strings.ReplaceAll(s, v, "[redacted]")
