@@ -241,6 +241,19 @@ func TestBinary(t *testing.T) {
 	if len(r.slack.Messages()) != 1 || len(r.ding.Messages()) != 1 {
 		t.Errorf("binary run posted slack %d, dingtalk %d; want one digest each", len(r.slack.Messages()), len(r.ding.Messages()))
 	}
+
+	// DEBUG=sdk would make the SDK print signed requests on stdout: refused.
+	before := r.cams.Requests()
+	cmd = exec.Command(bin, "run", "--at", sampleAt, "--json")
+	cmd.Env = append(os.Environ(), "DEBUG=tls,sdk")
+	stdout.Reset()
+	stderr.Reset()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	if !errorsAs(err, &ee) || ee.ExitCode() != exitConfig || !strings.Contains(stderr.String(), "DEBUG=sdk") || r.cams.Requests() != before {
+		t.Errorf("DEBUG=sdk: %v, %d requests\n%s", err, r.cams.Requests()-before, stderr.String())
+	}
+	r.checkNoSecrets(t, "the binary's output with DEBUG=sdk", stdout.String()+stderr.String())
 }
 
 func errorsAs(err error, target **exec.ExitError) bool {

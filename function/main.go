@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
@@ -17,6 +19,12 @@ import (
 )
 
 func main() {
+	if sdkDebug(os.Getenv("DEBUG")) {
+		// The SDK reads DEBUG when it loads and then prints every signed
+		// request (key id, STS token, signature) to stdout: no run with it.
+		fmt.Fprintln(os.Stderr, "DEBUG=sdk makes the Alibaba Cloud SDK print signed requests, with credentials, on stdout: unset it (cams-alert logs what it does on stderr)")
+		os.Exit(exitConfig)
+	}
 	if os.Getenv("FC_RUNTIME_API") != "" {
 		fc.Start(handle)
 		return
@@ -51,4 +59,10 @@ func handle(ctx context.Context, ev events.TimerEvent) (*monitor.Summary, error)
 		return sum, fmt.Errorf("notifications still pending %s: failing so that FC retries", b)
 	}
 	return sum, nil
+}
+
+// sdkDebug reports whether DEBUG turns on the SDK's request dump (the SDK
+// splits it on commas and looks for "sdk").
+func sdkDebug(v string) bool {
+	return slices.Contains(strings.Split(v, ","), "sdk")
 }
