@@ -510,7 +510,7 @@ func (l *loader) channel(name string, key, n *yaml.Node) *Channel {
 			good = false
 			return "", p.v, false
 		}
-		v, ok := l.expand(p.v, where, f, s)
+		v, ok := l.expand(p.v, where, f, s, secretFields[f])
 		if !ok {
 			good = false
 			return "", p.v, false
@@ -529,7 +529,7 @@ func (l *loader) channel(name string, key, n *yaml.Node) *Channel {
 		}
 		out := items[:0]
 		for i, s := range items {
-			v, ok := l.expand(resolve(p.v).Content[i], where, f, s)
+			v, ok := l.expand(resolve(p.v).Content[i], where, f, s, false)
 			if !ok {
 				good = false
 				continue
@@ -605,9 +605,32 @@ func (l *loader) channel(name string, key, n *yaml.Node) *Channel {
 
 var envRefRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// secretFields are the channel fields that hold secrets: only they may take
+// a secret-looking variable, since their values never appear anywhere.
+var secretFields = map[string]bool{"webhook_url": true, "bot_token": true, "secret": true}
+
+// secretName matches variables whose names say they hold a secret.
+var secretName = regexp.MustCompile(`(?i)SECRET|TOKEN|PASSWORD|PASSWD|KEY|WEBHOOK|CREDENTIAL`)
+
+// readable says whether a rule file may expand the variable into the field:
+// never the function's own credentials (ALIBABA_CLOUD_*) or FC's variables
+// (FC_*), which a webhook URL's query would carry off; a secret-looking one
+// only into a secret field, since other fields (a mention list, a channel
+// name) are shown in messages and errors.
+func readable(name string, secretField bool) (bool, string) {
+	up := strings.ToUpper(name)
+	if strings.HasPrefix(up, "ALIBABA_CLOUD_") || strings.HasPrefix(up, "FC_") {
+		return false, "is one of the function's own credentials or FC's settings, which rules cannot read"
+	}
+	if !secretField && secretName.MatchString(name) {
+		return false, "looks like a secret, which only webhook_url, bot_token and secret may take"
+	}
+	return true, ""
+}
+
 // expand replaces ${VAR} with the environment's value. Messages name the
 // variable, never a value.
-func (l *loader) expand(n *yaml.Node, where, field, s string) (string, bool) {
+func (l *loader) expand(n *yaml.Node, where, field, s string, secretField bool) (string, bool) {
 	if !strings.Contains(s, "${") {
 		return s, true
 	}
@@ -628,6 +651,10 @@ func (l *loader) expand(n *yaml.Node, where, field, s string) (string, bool) {
 		name := s[i+2 : i+j]
 		if !envRefRE.MatchString(name) {
 			l.errAt(n, "%s: %s: invalid variable reference (want ${NAME} with letters, digits and _)", where, field)
+			return "", false
+		}
+		if ok, why := readable(name, secretField); !ok {
+			l.errAt(n, "%s: %s: ${%s} %s", where, field, name, why)
 			return "", false
 		}
 		v, found := l.lookupEnv(name)

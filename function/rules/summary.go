@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -75,10 +76,14 @@ func parseSummary(name, text string) (*template.Template, error) {
 	if err != nil {
 		return nil, errors.New(cleanTemplateErr(err, name))
 	}
-	for _, tt := range t.Templates() {
-		if tt.Tree != nil && hasRange(tt.Tree.Root) {
-			// range over an integer could loop for ever; a summary is one line.
-			return nil, errors.New("range is not allowed in a summary")
+	// A summary is one line. range over an integer could loop for ever, and
+	// templates that call each other can take exponential time.
+	if len(t.Templates()) > 1 {
+		return nil, errors.New("define and block are not allowed in a summary")
+	}
+	if t.Tree != nil {
+		if what := disallowed(t.Tree.Root); what != "" {
+			return nil, fmt.Errorf("%s is not allowed in a summary", what)
 		}
 	}
 	var b limitedBuffer
@@ -90,25 +95,28 @@ func parseSummary(name, text string) (*template.Template, error) {
 
 var execAtRE = regexp.MustCompile(`executing "[^"]*" at (<[^>]*>): `)
 
-func hasRange(n parse.Node) bool {
+// disallowed names the first action of n a summary may not use, or "".
+func disallowed(n parse.Node) string {
 	switch x := n.(type) {
 	case *parse.RangeNode:
-		return true
+		return "range"
+	case *parse.TemplateNode:
+		return "template"
 	case *parse.ListNode:
 		if x == nil {
-			return false
+			return ""
 		}
 		for _, c := range x.Nodes {
-			if hasRange(c) {
-				return true
+			if what := disallowed(c); what != "" {
+				return what
 			}
 		}
 	case *parse.IfNode:
-		return hasRange(x.List) || hasRange(x.ElseList)
+		return cmp.Or(disallowed(x.List), disallowed(x.ElseList))
 	case *parse.WithNode:
-		return hasRange(x.List) || hasRange(x.ElseList)
+		return cmp.Or(disallowed(x.List), disallowed(x.ElseList))
 	}
-	return false
+	return ""
 }
 
 func cleanTemplateErr(err error, name string) string {

@@ -133,23 +133,24 @@ func New(c Config) (*Notifier, error) {
 	n.webhookURL = u
 	n.redacted = webhook.Redact(c.WebhookURL)
 	n.secrets = append(notify.URLSecrets(c.WebhookURL), c.Secret)
-	for _, m := range c.AtMobiles {
+	// The values are not echoed: they may come from a ${VAR}.
+	for i, m := range c.AtMobiles {
 		m = strings.TrimSpace(m)
 		if m == "" {
 			continue
 		}
 		if !mobileRe.MatchString(m) {
-			return nil, fmt.Errorf("dingtalk channel %s: at_mobiles: %q is not a phone number", n.name, m)
+			return nil, fmt.Errorf("dingtalk channel %s: at_mobiles: item %d is not a phone number (digits, optionally +country-)", n.name, i+1)
 		}
 		n.atMobiles = append(n.atMobiles, m)
 	}
-	for _, id := range c.AtUserIDs {
+	for i, id := range c.AtUserIDs {
 		id = strings.TrimSpace(id)
 		if id == "" {
 			continue
 		}
 		if !userIDRe.MatchString(id) {
-			return nil, fmt.Errorf("dingtalk channel %s: at_user_ids: %q is not a user id", n.name, id)
+			return nil, fmt.Errorf("dingtalk channel %s: at_user_ids: item %d is not a user id", n.name, i+1)
 		}
 		n.atUserIDs = append(n.atUserIDs, id)
 	}
