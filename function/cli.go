@@ -159,7 +159,23 @@ type setup struct {
 	log   *slog.Logger
 }
 
+// load is loadConfigRules with a logger on stderr that has logged the rules'
+// warnings.
 func load(stderr io.Writer) (*setup, error) {
+	s, err := loadConfigRules()
+	if err != nil {
+		return nil, err
+	}
+	s.log = slog.New(slog.NewTextHandler(stderr, nil))
+	for _, w := range s.rules.Warnings {
+		s.log.Warn("rules: field ignored", "where", w.String())
+	}
+	return s, nil
+}
+
+// loadConfigRules reads the configuration, then the rules it points at. A
+// configuration error is returned as is; a rules error is rules.Diagnostics.
+func loadConfigRules() (*setup, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
@@ -169,11 +185,7 @@ func load(stderr io.Writer) (*setup, error) {
 		return nil, err
 	}
 	set.Location = cfg.Location
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	for _, w := range set.Warnings {
-		log.Warn("rules: field ignored", "where", w.String())
-	}
-	return &setup{cfg: cfg, rules: set, log: log}, nil
+	return &setup{cfg: cfg, rules: set}, nil
 }
 
 // runOnce is one cycle; out receives dry-run messages.
@@ -273,33 +285,25 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "validate: unexpected argument %q\n", args[0])
 		return exitConfig
 	}
-	cfg, err := config.Load()
+	s, err := loadConfigRules()
 	if err != nil {
 		printErr(stderr, err)
-		// Every problem at once: a bad variable must not hide the rules'.
-		path := os.Getenv("RULES_PATH")
-		if path == "" {
-			path = config.DefaultRulesPath
-		}
-		if set, rerr := rules.Load(path, lookupEnv); rerr != nil {
-			printErr(stderr, rerr)
-		} else {
-			for _, w := range set.Warnings {
-				fmt.Fprintln(stderr, w)
+		var ds rules.Diagnostics
+		if !errors.As(err, &ds) {
+			// Every problem at once: a bad variable must not hide the rules'.
+			path := os.Getenv("RULES_PATH")
+			if path == "" {
+				path = config.DefaultRulesPath
+			}
+			if set, rerr := rules.Load(path, lookupEnv); rerr != nil {
+				printErr(stderr, rerr)
+			} else {
+				printErr(stderr, set.Warnings)
 			}
 		}
 		return exitConfig
 	}
-	set, err := rules.Load(cfg.RulesPath, lookupEnv)
-	if err != nil {
-		printErr(stderr, err)
-		return exitConfig
-	}
-	set.Location = cfg.Location
-	for _, w := range set.Warnings {
-		fmt.Fprintln(stderr, w)
-	}
-	s := &setup{cfg: cfg, rules: set}
+	printErr(stderr, s.rules.Warnings)
 	chans, _, err := channels(s.cfg, s.rules, false, nil)
 	switch {
 	case errors.Is(err, errNoChannel):
@@ -311,16 +315,19 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	fmt.Fprintf(stdout, "ok: %d rules, %d channels (%s)", len(s.rules.Rules), len(chans), s.cfg.RulesPath)
-	if n := len(set.Warnings); n > 0 {
+	if n := len(s.rules.Warnings); n > 0 {
 		fmt.Fprintf(stdout, ", %d ignored fields (warnings above)", n)
 	}
 	fmt.Fprintln(stdout)
 	return exitOK
 }
 
-// printErr prints one problem per line (rules diagnostics are already
-// file:line:col: message).
+// printErr prints one problem per line (rules diagnostics, warnings too, are
+// already file:line:col: message). A nil error prints nothing.
 func printErr(w io.Writer, err error) {
+	if err == nil {
+		return
+	}
 	var ds rules.Diagnostics
 	if errors.As(err, &ds) {
 		for _, d := range ds {

@@ -224,6 +224,19 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 	healthEntry := func(ch string, p alert.Problem) ledger.Entry {
 		return ledger.Entry{Alert: healthKey + "|" + problemKind(p), Channel: ch, Period: healthPeriod, Transition: ledger.Health}
 	}
+	// healthEntries is one entry per kind of problem in ps (a thousand
+	// templates denied are one entry).
+	healthEntries := func(ch string, ps []alert.Problem) []ledger.Entry {
+		var out []ledger.Entry
+		seen := map[string]bool{}
+		for _, p := range ps {
+			if e := healthEntry(ch, p); !seen[e.Alert] {
+				seen[e.Alert] = true
+				out = append(out, e)
+			}
+		}
+		return out
+	}
 	untold := func(ch string) []alert.Problem {
 		var out []alert.Problem
 		for _, p := range problems {
@@ -249,8 +262,8 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		}
 		d.Title = title(d)
 		d.Sort()
-		for _, p := range health {
-			led.MarkPending(healthEntry(name, p))
+		for _, e := range healthEntries(name, health) {
+			led.MarkPending(e)
 		}
 		if len(health) > 0 {
 			if err := save(led); err != nil {
@@ -268,8 +281,7 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 				e.LastError = err.Error()
 				led.MarkPending(e)
 			}
-			for _, p := range health {
-				h := healthEntry(name, p)
+			for _, h := range healthEntries(name, health) {
 				h.LastError = err.Error()
 				led.MarkPending(h)
 				healthFailed[name] = true
@@ -280,8 +292,8 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 			for _, e := range entries {
 				led.MarkSent(e.Alert, e.Channel, e.Period, e.Transition, at)
 			}
-			for _, p := range health {
-				led.MarkSent(healthEntry(name, p).Alert, name, healthPeriod, ledger.Health, at)
+			for _, h := range healthEntries(name, health) {
+				led.MarkSent(h.Alert, name, healthPeriod, ledger.Health, at)
 			}
 			log.Info("delivered", "channel", name, "alerts", len(entries), "health", len(health))
 		}
