@@ -72,12 +72,40 @@ const DefaultPendingMaxAge = 7 * 24 * time.Hour
 // tempPrefix names Save's temporary files; Open removes old leftovers.
 const tempPrefix = "." + FileName + ".tmp-"
 
-// Hooks replaced by tests to inject failures (a full disk, a failing rename)
-// even when the tests run as root, where a read-only chmod blocks nothing.
-var (
-	createTemp = os.CreateTemp
-	rename     = os.Rename
-)
+// Options are the file-system calls the ledger makes, for callers (tests)
+// that must make them fail: a full disk or a failing rename cannot be
+// caused with permission bits when the tests run as root. The zero value
+// uses the OS.
+type Options struct {
+	CreateTemp func(dir, pattern string) (*os.File, error) // nil: os.CreateTemp
+	Rename     func(oldpath, newpath string) error         // nil: os.Rename
+	// Clock is the time the lock is judged by (nil: time.Now).
+	Clock func() time.Time
+	// ProcessAlive says whether a lock holder's PID runs here (nil: a
+	// signal 0 to it).
+	ProcessAlive func(pid int) bool
+}
+
+func (o Options) createTemp(dir, pattern string) (*os.File, error) {
+	if o.CreateTemp != nil {
+		return o.CreateTemp(dir, pattern)
+	}
+	return os.CreateTemp(dir, pattern)
+}
+
+func (o Options) rename(oldpath, newpath string) error {
+	if o.Rename != nil {
+		return o.Rename(oldpath, newpath)
+	}
+	return os.Rename(oldpath, newpath)
+}
+
+func (o Options) now() time.Time {
+	if o.Clock != nil {
+		return o.Clock()
+	}
+	return time.Now()
+}
 
 // Entry is one notification of one alert to one channel for one evaluated
 // period and transition.
@@ -151,7 +179,8 @@ type Ledger struct {
 	PendingMaxAge time.Duration
 
 	mu       sync.Mutex
-	dir      string
+	opts     Options
+	dir      string // empty: the ledger lives in memory only
 	path     string
 	now      time.Time
 	readOnly bool
@@ -177,14 +206,18 @@ func (l *Ledger) touch(k key) {
 // *CorruptError. A directory that cannot be created, read or written gives a
 // plain error and a nil ledger: a ledger that cannot be saved would make
 // every run repeat its notifications.
-func Open(dir string, now time.Time) (*Ledger, error) {
+func Open(dir string, now time.Time) (*Ledger, error) { return Options{}.Open(dir, now) }
+
+// Open is the package's Open through o's file-system calls.
+func (o Options) Open(dir string, now time.Time) (*Ledger, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("ledger: state dir: %w", err)
 	}
-	if err := probeWritable(dir); err != nil {
+	if err := o.probeWritable(dir); err != nil {
 		return nil, err
 	}
 	l := newLedger(dir, now)
+	l.opts = o
 	removeOldTemps(dir, now)
 	data, err := os.ReadFile(l.path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -195,7 +228,7 @@ func Open(dir string, now time.Time) (*Ledger, error) {
 	}
 	entries, perr := parse(data)
 	if perr != nil {
-		kept, err := moveAside(l.path, now)
+		kept, err := o.moveAside(l.path, now)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: %s is corrupt (%v) and could not be moved aside: %w", l.path, perr, err)
 		}
@@ -226,10 +259,18 @@ func OpenReadOnly(dir string) (*Ledger, error) {
 	return l, nil
 }
 
+// NewMemory is an empty ledger that lives in memory only: Save keeps
+// nothing and succeeds. It is what a dry run or a test decides against.
+func NewMemory(now time.Time) *Ledger { return newLedger("", now) }
+
 func newLedger(dir string, now time.Time) *Ledger {
+	path := ""
+	if dir != "" {
+		path = filepath.Join(dir, FileName)
+	}
 	return &Ledger{
 		dir:     dir,
-		path:    filepath.Join(dir, FileName),
+		path:    path,
 		now:     now,
 		entries: map[key]*Entry{},
 		lines:   map[key][]byte{},
@@ -240,8 +281,8 @@ func newLedger(dir string, now time.Time) *Ledger {
 func (l *Ledger) Path() string { return l.path }
 
 // probeWritable fails early, before anything is sent, when dir is read-only.
-func probeWritable(dir string) error {
-	f, err := createTemp(dir, ".ledger-probe-*")
+func (o Options) probeWritable(dir string) error {
+	f, err := o.createTemp(dir, ".ledger-probe-*")
 	if err != nil {
 		return fmt.Errorf("ledger: state dir %s is not writable: %w", dir, err)
 	}
@@ -323,7 +364,7 @@ func newer(a, b *Entry) bool {
 }
 
 // moveAside renames a corrupt ledger to a name that does not exist yet.
-func moveAside(path string, now time.Time) (string, error) {
+func (o Options) moveAside(path string, now time.Time) (string, error) {
 	base := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
 	kept := base
 	for i := 2; ; i++ {
@@ -332,7 +373,7 @@ func moveAside(path string, now time.Time) (string, error) {
 		}
 		kept = fmt.Sprintf("%s-%d", base, i)
 	}
-	if err := rename(path, kept); err != nil {
+	if err := o.rename(path, kept); err != nil {
 		return "", err
 	}
 	syncDir(filepath.Dir(path))
@@ -356,28 +397,6 @@ func (l *Ledger) Get(alertKey, channel string, period time.Time, transition stri
 		return Entry{}, false
 	}
 	return clone(e), true
-}
-
-// LastSent returns the latest SentAt of a sent firing or repeat notification
-// of the alert to the channel: the clock for repeat_every. Resolved and
-// health entries do not count.
-func (l *Ledger) LastSent(alertKey, channel string) (time.Time, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var last time.Time
-	found := false
-	for _, e := range l.entries {
-		if e.Alert != alertKey || e.Channel != channel || e.Status != StatusSent {
-			continue
-		}
-		if e.Transition != Firing && e.Transition != Repeat {
-			continue
-		}
-		if !found || e.SentAt.After(last) {
-			last, found = e.SentAt, true
-		}
-	}
-	return last, found
 }
 
 // Pending returns copies of the undelivered entries, oldest period first,
@@ -547,6 +566,8 @@ func (l *Ledger) Drop(alertKey, channel string, period time.Time, transition str
 
 // PruneResult counts what Prune dropped.
 type PruneResult struct {
+	// MaxAge is the PendingMaxAge that applied.
+	MaxAge time.Duration
 	// Sent is the number of sent entries dropped.
 	Sent int
 	// Abandoned are the pending entries dropped after PendingMaxAge without
@@ -558,9 +579,9 @@ type PruneResult struct {
 // and pending entries first tried more than PendingMaxAge before the
 // ledger's now (the time given to Open).
 //
-// before must be older than the longest repeat_every (LastSent reads sent
-// entries) and than any period someone may rerun with `run --at`: a pruned
-// notification is no longer known to be sent.
+// before must be older than the longest repeat_every (the monitor reads the
+// last sent firing or reminder) and than any period someone may rerun with
+// `run --at`: a pruned notification is no longer known to be sent.
 func (l *Ledger) Prune(before time.Time) PruneResult {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -569,7 +590,7 @@ func (l *Ledger) Prune(before time.Time) PruneResult {
 		maxAge = DefaultPendingMaxAge
 	}
 	pendingBefore := l.now.Add(-maxAge)
-	var r PruneResult
+	r := PruneResult{MaxAge: maxAge}
 	for k, e := range l.entries {
 		switch e.Status {
 		case StatusSent:
@@ -614,14 +635,14 @@ func (l *Ledger) Save() error {
 	if l.readOnly {
 		return fmt.Errorf("ledger: save %s: %w", l.path, ErrReadOnly)
 	}
-	if !l.dirty {
+	if !l.dirty || l.dir == "" {
 		return nil
 	}
 	data, err := l.encode()
 	if err != nil {
 		return fmt.Errorf("ledger: save %s: %w", l.path, err)
 	}
-	if err := writeAtomic(l.dir, l.path, data); err != nil {
+	if err := l.opts.writeAtomic(l.dir, l.path, data); err != nil {
 		return err
 	}
 	l.dirty = false
@@ -668,8 +689,8 @@ func (l *Ledger) encode() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func writeAtomic(dir, path string, data []byte) (err error) {
-	f, err := createTemp(dir, tempPrefix+"*")
+func (o Options) writeAtomic(dir, path string, data []byte) (err error) {
+	f, err := o.createTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("ledger: save %s: %w", path, err)
 	}
@@ -690,7 +711,7 @@ func writeAtomic(dir, path string, data []byte) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	if err = rename(tmp, path); err != nil {
+	if err = o.rename(tmp, path); err != nil {
 		return err
 	}
 	if err = syncDir(dir); err != nil {

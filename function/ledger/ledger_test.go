@@ -262,9 +262,8 @@ func TestOpenPlainErrors(t *testing.T) {
 	t.Run("not writable (injected)", func(t *testing.T) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, FileName), []byte(`{"version":1,"entries":[]}`), 0o600)
-		createTemp = func(string, string) (*os.File, error) { return nil, errors.New("read-only file system") }
-		defer func() { createTemp = os.CreateTemp }()
-		l, err := Open(dir, nowRun)
+		ro := Options{CreateTemp: func(string, string) (*os.File, error) { return nil, errors.New("read-only file system") }}
+		l, err := ro.Open(dir, nowRun)
 		if err == nil || l != nil || !strings.Contains(err.Error(), dir) {
 			t.Fatalf("want a plain error naming the dir, got %v", err)
 		}
@@ -313,23 +312,23 @@ func readOnlyTemp(dir, pattern string) (*os.File, error) {
 func TestSaveFailureLeavesOldFile(t *testing.T) {
 	tests := []struct {
 		name   string
-		inject func(t *testing.T, dir string) (restore func())
+		inject func(t *testing.T, dir string, l *Ledger) (restore func())
 	}{
-		{"cannot create temp (read-only / full)", func(*testing.T, string) func() {
-			createTemp = func(string, string) (*os.File, error) {
+		{"cannot create temp (read-only / full)", func(_ *testing.T, _ string, l *Ledger) func() {
+			l.opts.CreateTemp = func(string, string) (*os.File, error) {
 				return nil, errors.New("no space left on device")
 			}
-			return func() { createTemp = os.CreateTemp }
+			return func() { l.opts = Options{} }
 		}},
-		{"write fails", func(*testing.T, string) func() {
-			createTemp = readOnlyTemp
-			return func() { createTemp = os.CreateTemp }
+		{"write fails", func(_ *testing.T, _ string, l *Ledger) func() {
+			l.opts.CreateTemp = readOnlyTemp
+			return func() { l.opts = Options{} }
 		}},
-		{"rename fails", func(*testing.T, string) func() {
-			rename = func(string, string) error { return errors.New("input/output error") }
-			return func() { rename = os.Rename }
+		{"rename fails", func(_ *testing.T, _ string, l *Ledger) func() {
+			l.opts.Rename = func(string, string) error { return errors.New("input/output error") }
+			return func() { l.opts = Options{} }
 		}},
-		{"dir made read-only (chmod)", func(t *testing.T, dir string) func() {
+		{"dir made read-only (chmod)", func(t *testing.T, dir string, _ *Ledger) func() {
 			if isRoot() || !chmodBlocks(t) {
 				t.Skip("chmod does not block writes here (root?); covered by the injected cases")
 			}
@@ -347,7 +346,7 @@ func TestSaveFailureLeavesOldFile(t *testing.T) {
 			before, _ := os.ReadFile(path)
 
 			l.MarkSent("new", "c", t0, Firing, nowRun)
-			restore := tc.inject(t, dir)
+			restore := tc.inject(t, dir, l)
 			err := l.Save()
 			restore()
 			if err == nil {
@@ -458,26 +457,6 @@ func TestMarkSentAfterPending(t *testing.T) {
 	l.MarkSent(k, "c", t0, Firing, sentAt.Add(time.Hour))
 	if again, _ := l.Get(k, "c", t0, Firing); canon(t, []Entry{again}) != canon(t, []Entry{got}) {
 		t.Errorf("sent entry changed: %+v", again)
-	}
-}
-
-func TestLastSent(t *testing.T) {
-	l := mustOpen(t, t.TempDir())
-	k := "r|T|en"
-	if _, ok := l.LastSent(k, "c"); ok {
-		t.Fatal("LastSent on empty ledger")
-	}
-	l.MarkSent(k, "c", t0, Firing, t0.Add(10*time.Hour))
-	l.MarkSent(k, "c", t0.AddDate(0, 0, 1), Repeat, t0.Add(34*time.Hour))
-	l.MarkSent(k, "c", t0.AddDate(0, 0, 2), Resolved, t0.Add(58*time.Hour))   // does not count
-	l.MarkSent(k, "other", t0.AddDate(0, 0, 3), Firing, t0.Add(80*time.Hour)) // other channel
-	l.MarkPending(Entry{Alert: k, Channel: "c", Period: t0.AddDate(0, 0, 4), Transition: Repeat, LastTried: t0.Add(100 * time.Hour)})
-	got, ok := l.LastSent(k, "c")
-	if !ok || !got.Equal(t0.Add(34*time.Hour)) {
-		t.Errorf("LastSent = %v, %v", got, ok)
-	}
-	if got, _ := l.LastSent(k, "other"); !got.Equal(t0.Add(80 * time.Hour)) {
-		t.Errorf("LastSent other = %v", got)
 	}
 }
 
@@ -644,7 +623,7 @@ func TestConcurrentUse(t *testing.T) {
 				l.MarkPending(Entry{Alert: fmt.Sprint(i), Channel: ch, Period: t0, Transition: Firing})
 				l.MarkSent(fmt.Sprint(i), ch, t0, Firing, nowRun)
 				l.Sent(fmt.Sprint(i), ch, t0, Firing)
-				l.LastSent(fmt.Sprint(i), ch)
+				l.Entries()
 				if i%10 == 0 {
 					if err := l.Save(); err != nil {
 						t.Error(err)
@@ -670,8 +649,9 @@ func TestCrashBetweenPostAndSave(t *testing.T) {
 	// run sends what the ledger says is due, following the documented
 	// protocol: write-ahead pending + Save, POST, MarkSent + Save. It
 	// "crashes" (returns without saving) after crashAfterPost deliveries.
+	var later Options // a clock past the dead run's lock, once there is one
 	run := func(t *testing.T, dir string, now time.Time, delivered map[note]int, crashAfterPost int) {
-		unlock, err := Lock(dir)
+		unlock, err := later.Lock(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -696,6 +676,7 @@ func TestCrashBetweenPostAndSave(t *testing.T) {
 	}
 	for crash := 0; crash <= len(notes); crash++ {
 		t.Run(fmt.Sprintf("crash after post %d", crash), func(t *testing.T) {
+			later = Options{}
 			dir := t.TempDir()
 			delivered := map[note]int{}
 			run(t, dir, nowRun, delivered, crash)
@@ -710,8 +691,7 @@ func TestCrashBetweenPostAndSave(t *testing.T) {
 				if _, err := Lock(dir); err == nil {
 					t.Fatal("lock of the dead run not held")
 				}
-				clock = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
-				defer func() { clock = time.Now }()
+				later = Options{Clock: func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }}
 			}
 			// FC retry / manual rerun of the same period, then another.
 			run(t, dir, nowRun.Add(time.Hour), delivered, 0)
@@ -817,4 +797,17 @@ func BenchmarkSave(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A memory ledger keeps what it is told and saves without touching a disk.
+func TestNewMemory(t *testing.T) {
+	l := NewMemory(nowRun)
+	l.MarkPending(Entry{Alert: "r|T|en", Channel: "c", Period: t0, Transition: Firing})
+	l.MarkSent("r|T|en", "c", t0, Firing, nowRun)
+	if err := l.Save(); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	if !l.Sent("r|T|en", "c", t0, Firing) || l.Len() != 1 || l.Path() != "" {
+		t.Errorf("sent %v, len %d, path %q", l.Sent("r|T|en", "c", t0, Firing), l.Len(), l.Path())
+	}
 }

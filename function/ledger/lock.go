@@ -28,9 +28,6 @@ const LockFileName = "ledger.lock"
 // same NAS/OSS mount).
 var StaleAfter = 15 * time.Minute
 
-// clock is replaced in tests.
-var clock = time.Now
-
 // lockInfo is the lock file's content.
 type lockInfo struct {
 	PID     int       `json:"pid"`
@@ -72,7 +69,10 @@ func (e *LockedError) Error() string {
 // locker gets a *LockedError, unless the lock is older than StaleAfter, in
 // which case it is taken over. The returned unlock removes the lock file if
 // it is still ours; it is idempotent.
-func Lock(dir string) (unlock func(), err error) {
+func Lock(dir string) (unlock func(), err error) { return Options{}.Lock(dir) }
+
+// Lock is the package's Lock, judging lock ages by o's clock.
+func (o Options) Lock(dir string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("ledger lock: state dir: %w", err)
 	}
@@ -84,7 +84,7 @@ func Lock(dir string) (unlock func(), err error) {
 	me.Boot, me.PIDNS = processScope()
 
 	for attempt := 0; attempt < 3; attempt++ {
-		me.Created = clock().UTC()
+		me.Created = o.now().UTC()
 		data, _ := json.Marshal(me)
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err == nil {
@@ -112,7 +112,7 @@ func Lock(dir string) (unlock func(), err error) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger lock %s: %w", path, err)
 		}
-		if clock().Sub(since) < StaleAfter && !holderDead(info, me) {
+		if o.now().Sub(since) < StaleAfter && !o.holderDead(info, me) {
 			return nil, &LockedError{Path: path, PID: info.PID, Host: info.Host, Since: since}
 		}
 		// Stale: move it to a name of our own, then check that what we
@@ -183,18 +183,18 @@ func processScope() (boot, pidns string) {
 // boot and PID namespace that no longer exists. Anything uncertain (another
 // host or namespace, an old lock without scope, a PID reused by another
 // process) counts as alive.
-func holderDead(holder, me lockInfo) bool {
+func (o Options) holderDead(holder, me lockInfo) bool {
 	if holder.PID <= 0 || holder.PID == me.PID || holder.Boot == "" || holder.PIDNS == "" ||
 		holder.Host != me.Host || holder.Boot != me.Boot || holder.PIDNS != me.PIDNS {
 		return false
 	}
+	if o.ProcessAlive != nil {
+		return !o.ProcessAlive(holder.PID)
+	}
 	return !processAlive(holder.PID)
 }
 
-// processAlive is replaced in tests.
-var processAlive = defaultProcessAlive
-
-func defaultProcessAlive(pid int) bool {
+func processAlive(pid int) bool {
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return false

@@ -91,13 +91,11 @@ func TestUnlockAfterTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
-	defer func() { clock = time.Now }()
-	next, err := Lock(dir)
+	later := Options{Clock: func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }}
+	next, err := later.Lock(dir)
 	if err != nil {
 		t.Fatalf("takeover: %v", err)
 	}
-	clock = time.Now
 	slow()
 	if _, err := Lock(dir); err == nil {
 		t.Fatal("slow run's unlock removed the new holder's lock")
@@ -136,8 +134,7 @@ func TestLockDeadHolder(t *testing.T) {
 			`","token":"x","boot":"` + boot + `","pidns":"` + ns + `"}`
 	}
 	alive := map[int]bool{4242: true}
-	processAlive = func(pid int) bool { return alive[pid] }
-	defer func() { processAlive = defaultProcessAlive }()
+	fake := Options{ProcessAlive: func(pid int) bool { return alive[pid] }}
 	tests := []struct {
 		name    string
 		content string
@@ -154,7 +151,7 @@ func TestLockDeadHolder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, LockFileName), []byte(tc.content), 0o644)
-			unlock, err := Lock(dir)
+			unlock, err := fake.Lock(dir)
 			if !tc.taken {
 				var le *LockedError
 				if !errors.As(err, &le) || le.PID != 4242 && le.PID != 4343 {
@@ -169,7 +166,6 @@ func TestLockDeadHolder(t *testing.T) {
 		})
 	}
 	// The real check: a child that has exited and been reaped is dead.
-	processAlive = defaultProcessAlive
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Skip("cannot run true:", err)
