@@ -17,6 +17,7 @@ import (
 
 	"github.com/cams-alert/cams-alert/function/cams"
 	"github.com/cams-alert/cams-alert/function/config"
+	"github.com/cams-alert/cams-alert/function/ledger"
 	"github.com/cams-alert/cams-alert/function/monitor"
 	"github.com/cams-alert/cams-alert/function/notify/console"
 	"github.com/cams-alert/cams-alert/function/rules"
@@ -56,6 +57,7 @@ var tuning struct {
 	webhookTimeout  time.Duration                              // one request to a chat platform (0: webhookTimeout)
 	minInterval     time.Duration                              // notifier pacing (0: each platform's default)
 	sleep           func(context.Context, time.Duration) error // waits between delivery retries (nil: real time)
+	ledger          ledger.Options                             // the ledger's file-system calls (zero: the OS)
 }
 
 type runFlags struct {
@@ -216,10 +218,7 @@ func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer
 	if dl, ok := ctx.Deadline(); ok {
 		reserve = min(reserve, time.Until(dl)/4)
 	}
-	ev, err := monitor.Evaluate(ctx, deps, monitor.Options{At: f.at, Reserve: reserve})
-	if err != nil {
-		return nil, exitFailed, err
-	}
+	ev := monitor.Evaluate(ctx, deps, monitor.Options{At: f.at, Reserve: reserve})
 	// Delivery may use the rest of the run's deadline (a DingTalk 130101
 	// asks for a minute's wait), less a margin to save the ledger and return
 	// before FC stops the instance; and it gets the reserve even when
@@ -232,37 +231,15 @@ func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverFor)
 	defer cancel()
 	sum, err := monitor.Deliver(dctx, ev, &monitor.Delivery{Channels: channels, Default: defaults,
-		StateDir: s.cfg.StateDir, DryRun: f.dryRun, Location: s.cfg.Location, Log: s.log, Sleep: tuning.sleep}, time.Now())
+		Silences: s.rules.Silences, StateDir: s.cfg.StateDir, LedgerOptions: tuning.ledger, DryRun: f.dryRun, Location: s.cfg.Location,
+		Log: s.log, Sleep: tuning.sleep}, time.Now())
 	if err != nil {
 		return sum, exitFailed, err
 	}
-	noDataError(sum, ev)
 	if !sum.OK() {
 		return sum, exitFailed, nil
 	}
 	return sum, exitOK, nil
-}
-
-// CodeNoData is the summary error of a run in which every template answered
-// with no metrics at all: nothing was really checked.
-const CodeNoData = "NoData"
-
-// noDataError makes a run whose every template returned no metrics say so in
-// the summary (the health message already does): the usual cause is that the
-// space's WhatsApp ROI metric is not enabled, and a run that evaluated nothing
-// must not look like an all clear (exit 1).
-func noDataError(sum *monitor.Summary, ev *monitor.Evaluation) {
-	if sum == nil || ev.Templates == 0 || ev.Empty != ev.Templates {
-		return
-	}
-	for _, e := range sum.Errors {
-		if e.Code == CodeNoData {
-			return
-		}
-	}
-	sum.Errors = append(sum.Errors, monitor.Error{Code: CodeNoData, Message: fmt.Sprintf(
-		"all %d templates returned no metrics: is the WhatsApp ROI metric enabled for this space "+
-			"(EnableWhatsappROIMetric)? Metrics appear a day after it is enabled, and only for sends after that", ev.Templates)})
 }
 
 // source picks the replay directory for file:// endpoints, else the API.

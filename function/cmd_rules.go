@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/backtest"
-	"github.com/cams-alert/cams-alert/function/cams"
 	"github.com/cams-alert/cams-alert/function/metrics"
+	"github.com/cams-alert/cams-alert/function/monitor"
 	"github.com/cams-alert/cams-alert/function/ruletest"
 )
 
@@ -63,6 +63,34 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// replay adds each template's episodes over the last days to res, and
+// returns the templates that could not be fetched, with why.
+func replay(ctx context.Context, d *monitor.Deps, templates []string, at time.Time, days int, res *backtest.Report) []string {
+	var errs []string
+	failed := map[string]bool{}
+	for _, g := range d.Rules.Granularities() {
+		n := backtest.Periods(g, days)
+		q := d.Query(g, at, n)
+		for _, code := range templates {
+			if failed[code] {
+				continue
+			}
+			q.Template = code
+			series, err := d.Source.Metrics(ctx, q)
+			if err != nil {
+				failed[code] = true
+				errs = append(errs, fmt.Sprintf("%s: %v", code, err))
+				continue
+			}
+			grid := metrics.GridFor(g, d.Location, series...)
+			windows := backtest.Windows(grid, grid.Latest(at), n)
+			res.Add(g, windows, backtest.Run(d.Rules, series, windows))
+		}
+	}
+	res.Templates = len(templates) - len(failed)
+	return errs
+}
+
 // cmdBacktest evaluates the rules over each of the last N periods, as if a
 // run had happened at the end of each, and prints each alert's episodes. It
 // sends nothing and touches no ledger.
@@ -97,54 +125,19 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		printErr(stderr, err)
 		return exitConfig
 	}
-	templates := s.cfg.Templates
-	var errs []string
-	failed := map[string]bool{}
-	if len(templates) == 0 {
-		list, err := src.ListTemplates(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "backtest: cannot list templates: %v\n", err)
-			return exitFailed
-		}
-		seen := map[string]bool{}
-		for _, t := range list {
-			if !seen[t.Code] {
-				seen[t.Code] = true
-				templates = append(templates, t.Code)
-			}
-		}
+	templates, err := monitor.Discover(ctx, src, s.cfg.Templates)
+	if err != nil {
+		fmt.Fprintf(stderr, "backtest: cannot list templates: %v\n", err)
+		return exitFailed
 	}
 	loc := s.cfg.Location
 	if loc == nil {
 		loc = time.UTC
 	}
+	deps := &monitor.Deps{Source: src, Rules: s.rules, LookbackDays: s.cfg.LookbackDays, Location: loc}
 	res := &backtest.Report{At: at, Days: *days, Location: loc}
-	for _, g := range s.rules.Granularities() {
-		n := backtest.Periods(g, *days)
-		need := s.rules.Lookback(g)
-		if s.cfg.LookbackDays > 0 {
-			need = max(need, int(time.Duration(s.cfg.LookbackDays)*24*time.Hour/g.Step()))
-		}
-		// Two extra buckets: the API's boundaries need not match ours.
-		q := cams.Query{Granularity: g, Start: at.Add(-time.Duration(need+n+2) * g.Step()), End: at}
-		for _, code := range templates {
-			if failed[code] {
-				continue
-			}
-			q.Template = code
-			series, err := src.Metrics(ctx, q)
-			if err != nil {
-				failed[code] = true
-				errs = append(errs, fmt.Sprintf("%s: %v", code, err))
-				continue
-			}
-			grid := metrics.GridFor(g, loc, series...)
-			windows := backtest.Windows(grid, grid.Latest(at), n)
-			res.Add(g, windows, backtest.Run(s.rules, series, windows))
-		}
-	}
+	errs := replay(ctx, deps, templates, at, *days, res)
 	sort.Strings(errs)
-	res.Templates = len(templates) - len(failed)
 	res.Unchecked = errs
 	res.Sort()
 	if *asJSON {

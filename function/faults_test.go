@@ -248,7 +248,7 @@ func TestCAMSFaults(t *testing.T) {
 				r.cams.SetMetrics(strings.TrimSuffix(filepath.Base(f), ".json"))
 			}
 		},
-		want: expect{code: exitFailed, firing: []string{}, errors: []string{CodeNoData},
+		want: expect{code: exitFailed, firing: []string{}, errors: []string{monitor.CodeNoData},
 			health: []string{"NoData", "ROI metric"}},
 		after: func(t *testing.T, _ *rig, sum *monitor.Summary) {
 			if sum.Templates != 7 {
@@ -424,8 +424,9 @@ func TestWebhookFaults(t *testing.T) {
 }
 
 // TestStateDirFaults: the ledger's directory is unusable, full, corrupt or
-// locked. The monitor still alerts (a repeat is better than silence) and
-// says what is wrong.
+// locked. No alert is sent that the ledger cannot record (every run and FC
+// retry would send it again); the health message, stderr and the summary
+// say what is wrong.
 func TestStateDirFaults(t *testing.T) {
 	t.Run("STATE_DIR under a regular file", func(t *testing.T) {
 		// As root, permissions do not stop writes: a STATE_DIR whose parent
@@ -496,15 +497,120 @@ func TestStateDirFaults(t *testing.T) {
 	})
 }
 
-// unwritableLedger: alerts are still sent (from an in-memory ledger), the
-// health message says STATE_DIR cannot be used and a rerun may repeat; the
-// exit code stays 0 (everything was checked and delivered).
+// unwritableLedger: nothing can be recorded, so no alert is sent; the
+// health message says why, so do stderr and the summary's errors (exit 1),
+// and nothing is left for an FC retry to send again.
 func unwritableLedger(t *testing.T, r *rig) {
 	t.Helper()
 	code, sum, stderr := r.run(t, "--at", sampleAt)
-	expect{code: exitOK, sent: 8, health: []string{"Ledger.Unwritable", "a rerun may repeat"}}.check(t, r, code, sum, stderr)
-	if len(r.slack.Messages()) != 1 || len(r.ding.Messages()) != 1 {
-		t.Errorf("slack %d, dingtalk %d messages; want one digest each", len(r.slack.Messages()), len(r.ding.Messages()))
+	expect{code: exitFailed, errors: []string{monitor.CodeLedgerUnwritable}, sent: 0,
+		health: []string{"Ledger.Unwritable", "held back"}}.check(t, r, code, sum, stderr)
+	heldBack(t, r, sum, stderr, 8)
+}
+
+// heldBack: n notifications were held back, said loudly, and nothing is
+// owed that an FC retry would send again.
+func heldBack(t *testing.T, r *rig, sum *monitor.Summary, stderr string, n int) {
+	t.Helper()
+	if sum.Notifications.HeldBack != n || sum.Notifications.Undelivered() {
+		t.Errorf("notifications %+v: want %d held back and nothing for an FC retry", sum.Notifications, n)
+	}
+	if !strings.Contains(stderr, "held back") || !strings.Contains(stderr, "level=ERROR") {
+		t.Errorf("stderr does not say the alerts were held back:\n%s", stderr)
+	}
+	for _, m := range r.slack.Messages() {
+		if strings.Contains(m.BlockText(), "firing") && strings.Contains(m.BlockText(), "Ledger.Unwritable") {
+			t.Errorf("an alert went out with the ledger unwritable:\n%s", m.BlockText())
+		}
+	}
+}
+
+// TestUnwritableLedgerNeverResends: STATE_DIR turns read-only (a read-only
+// bind mount: as root, permission bits stop nothing) after a run recorded
+// its notifications. The following runs, FC retries included, send none of
+// them again and none that they cannot record, and say so every time.
+func TestUnwritableLedgerNeverResends(t *testing.T) {
+	t.Run("read-only bind mount", func(t *testing.T) {
+		r := newRig(t)
+		code, sum, _ := r.run(t, "--at", sampleAt)
+		if code != exitOK || sum.Notifications.Sent != 8 {
+			t.Fatalf("first run: exit %d, %+v", code, sum.Notifications)
+		}
+		bindReadOnly(t, r.state)
+		for i, at := range []string{sampleAt, sampleAt, "2026-11-25T09:00:00+08:00"} {
+			before := len(r.slack.Messages()) + len(r.ding.Messages())
+			code, sum, stderr := r.run(t, "--at", at)
+			if code != exitFailed || !slices.Contains(errorKeys(sum), monitor.CodeLedgerUnwritable) {
+				t.Errorf("run %d: exit %d, errors %q; want 1 and %s", i+2, code, errorKeys(sum), monitor.CodeLedgerUnwritable)
+			}
+			if sum.Notifications.Sent != 0 || sum.Notifications.Undelivered() {
+				t.Errorf("run %d: %+v; want nothing sent and nothing for an FC retry", i+2, sum.Notifications)
+			}
+			if !strings.Contains(stderr, "cannot be written") {
+				t.Errorf("run %d: stderr does not say so:\n%s", i+2, stderr)
+			}
+			// One health message per channel and run, no alert.
+			if got := len(r.slack.Messages()) + len(r.ding.Messages()) - before; got != 2 {
+				t.Errorf("run %d: %d messages, want the two health messages", i+2, got)
+			}
+			if !strings.Contains(r.slack.Messages()[len(r.slack.Messages())-1].BlockText(), "Ledger.Unwritable") {
+				t.Errorf("run %d: the health message does not name the ledger", i+2)
+			}
+		}
+	})
+	t.Run("ledger.json is a directory", func(t *testing.T) {
+		r := newRig(t)
+		if err := os.Mkdir(filepath.Join(r.state, ledger.FileName), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		unwritableLedger(t, r)
+		unwritableLedger(t, r) // an FC retry: the same, no more
+		if n := len(r.slack.Messages()); n != 2 {
+			t.Errorf("%d Slack messages after two runs, want one health message each", n)
+		}
+	})
+	t.Run("disk fails mid-run (injected)", func(t *testing.T) {
+		// The first temp files (the probe, the write-ahead save) work; then
+		// the disk fails: DingTalk's digest went out but cannot be marked
+		// sent, and Slack's is held back.
+		r := newRig(t)
+		var calls atomic.Int32
+		r.tuneLedger(t, ledger.Options{CreateTemp: func(dir, pattern string) (*os.File, error) {
+			if calls.Add(1) > 2 {
+				return nil, fmt.Errorf("open %s: input/output error", dir)
+			}
+			return os.CreateTemp(dir, pattern)
+		}})
+		code, sum, stderr := r.run(t, "--at", sampleAt)
+		if code != exitFailed || sum.Notifications.Sent != 4 || !slices.Contains(errorKeys(sum), monitor.CodeLedgerUnwritable) {
+			t.Errorf("exit %d, %+v, errors %q", code, sum.Notifications, errorKeys(sum))
+		}
+		heldBack(t, r, sum, stderr, 4)
+		if !strings.Contains(r.slackText(), "Ledger.Unwritable") || !strings.Contains(r.dingText(), "Ledger.Unwritable") {
+			t.Errorf("the health messages do not name the ledger:\n%s\n%s", r.slackText(), r.dingText())
+		}
+		if strings.Contains(r.slackText(), "firing") {
+			t.Errorf("Slack got alerts that could not be recorded:\n%s", r.slackText())
+		}
+	})
+}
+
+// bindReadOnly bind-mounts dir read-only onto itself (root only), undone at
+// the end of the test.
+func bindReadOnly(t *testing.T, dir string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a bind mount")
+	}
+	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+		t.Skipf("cannot bind-mount here (%v)", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("cannot remount read-only here (%v)", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "probe"), nil, 0o644); err == nil {
+		t.Fatal("the read-only bind mount takes writes")
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/cams-alert/cams-alert/function/cams/camstest"
 	"github.com/cams-alert/cams-alert/function/config"
+	"github.com/cams-alert/cams-alert/function/ledger"
 	"github.com/cams-alert/cams-alert/function/monitor"
 	"github.com/cams-alert/cams-alert/function/notify/notifytest"
 )
@@ -115,6 +116,14 @@ func (r *rig) fast(t *testing.T) {
 			return ctx.Err()
 		}
 	}
+}
+
+// tuneLedger makes the ledger's file-system calls go through o.
+func (r *rig) tuneLedger(t *testing.T, o ledger.Options) {
+	t.Helper()
+	saved := tuning
+	t.Cleanup(func() { tuning = saved })
+	tuning.ledger = o
 }
 
 // addSecret registers one more value that must never be printed.

@@ -52,7 +52,6 @@ const (
 	pageSize    = 50
 	maxPages    = 1000
 	backoffBase = 200 * time.Millisecond
-	backoffCap  = 5 * time.Second
 	captureMax  = 1 << 20
 )
 
@@ -100,6 +99,19 @@ type Source interface {
 	Metrics(ctx context.Context, q Query) ([]*metrics.Series, error)
 	ListTemplates(ctx context.Context) ([]Template, error)
 	Stats() (calls, retries int64)
+}
+
+// BackoffCap is the longest wait before a retry: a retryable failure this
+// close to a deadline was cut short by it.
+const BackoffCap = 5 * time.Second
+
+// RateBudget is the sustained call rate src allows (calls per second), 0
+// when it sets none (a replay).
+func RateBudget(src Source) float64 {
+	if c, ok := src.(*Client); ok && c.metricLimit != nil {
+		return c.metricLimit.Budget()
+	}
+	return 0
 }
 
 var (
@@ -499,8 +511,8 @@ func (c *Client) call(ctx context.Context, lim *Limiter, api, template string, p
 // step, see call).
 func (c *Client) backoff(attempt int) time.Duration {
 	d := backoffBase << min(attempt, 10)
-	if d > backoffCap {
-		d = backoffCap
+	if d > BackoffCap {
+		d = BackoffCap
 	}
 	return d/2 + time.Duration(c.jitter()*float64(d/2))
 }

@@ -76,8 +76,9 @@ const Unchecked = "Budget.Exhausted"
 
 // Evaluate fetches every template and evaluates the rules on it as soon as
 // its metrics arrive, keeping only the results: memory does not grow with the
-// history of templates already done.
-func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
+// history of templates already done. What could not be checked is in the
+// evaluation's Errors: the run goes on to report and deliver the rest.
+func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 	log := d.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -91,37 +92,26 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
 		fctx, cancel = context.WithDeadline(ctx, deadline.Add(-opt.Reserve))
 	}
 	defer cancel()
-	templates := d.Templates
-	if len(templates) == 0 {
-		list, err := d.Source.ListTemplates(fctx)
-		if err != nil {
-			e := toError("", err)
-			e.Message = "could not list the templates to check (ListChatappTemplate): " + e.Message
-			ev.Errors = append(ev.Errors, e)
-			// No data to learn the bucket grid from: report the period a
-			// run at this moment judges, in the reader's zone.
-			if g := d.Rules.Granularities(); len(g) > 0 {
-				ev.Period = metrics.GridFor(g[0], d.Location).Latest(opt.At)
-			}
-			ev.Calls, ev.Retries = d.Source.Stats()
-			return ev, nil
+	templates, err := Discover(fctx, d.Source, d.Templates)
+	if err != nil {
+		e := toError("", err)
+		e.Message = "could not list the templates to check (ListChatappTemplate): " + e.Message
+		ev.Errors = append(ev.Errors, e)
+		// No data to learn the bucket grid from: report the period a run
+		// at this moment judges, in the reader's zone.
+		if g := d.Rules.Granularities(); len(g) > 0 {
+			ev.Period = metrics.GridFor(g[0], d.Location).Latest(opt.At)
 		}
-		for _, t := range list {
-			templates = append(templates, t.Code)
-		}
-		templates = dedupe(templates)
+		ev.Calls, ev.Retries = d.Source.Stats()
+		return ev
+	}
+	if len(d.Templates) == 0 {
 		log.Info("discovered templates", "count", len(templates))
 	}
 	grans := d.Rules.Granularities()
 	queries := make(map[metrics.Granularity]cams.Query, len(grans))
 	for _, g := range grans {
-		n := d.Rules.Lookback(g)
-		if d.LookbackDays > 0 {
-			n = max(n, int(time.Duration(d.LookbackDays)*24*time.Hour/g.Step()))
-		}
-		// Two extra buckets: the API's boundaries need not match ours.
-		start := opt.At.Add(-time.Duration(n+2) * g.Step())
-		queries[g] = cams.Query{Granularity: g, Start: start, End: opt.At}
+		queries[g] = d.Query(g, opt.At, 0)
 	}
 	loc := d.Location
 	if loc == nil {
@@ -132,12 +122,63 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
 	var periodOnce sync.Once
 	setPeriod := func(w metrics.Window) { periodOnce.Do(func() { ev.Period = w }) }
 
+	unchecked := fetchAll(fctx, d, templates, func(code string) ([]Result, bool, error) {
+		return checkTemplate(fctx, d, queries, grans, code, loc, opt.At, setPeriod)
+	}, ev, log)
+	if len(unchecked) > 0 {
+		log.Warn("run time budget exhausted: templates left unchecked", "unchecked", len(unchecked),
+			"checked", ev.Templates, "of", len(templates))
+		ev.Errors = append(ev.Errors, unchecked...)
+	}
+	if ev.Period.End.IsZero() && len(grans) > 0 {
+		ev.Period = metrics.GridFor(grans[0], loc).Latest(opt.At)
+	}
+	ev.Calls, ev.Retries = d.Source.Stats()
+	sortResults(ev.Results)
+	sort.SliceStable(ev.Errors, func(i, j int) bool { return ev.Errors[i].Template < ev.Errors[j].Template })
+	return ev
+}
+
+// Discover is the templates to check: the configured ones, else every
+// template of the account (ListChatappTemplate), each once.
+func Discover(ctx context.Context, src cams.Source, configured []string) ([]string, error) {
+	if len(configured) > 0 {
+		return configured, nil
+	}
+	list, err := src.ListTemplates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	templates := make([]string, 0, len(list))
+	for _, t := range list {
+		templates = append(templates, t.Code)
+	}
+	return dedupe(templates), nil
+}
+
+// Query is the metrics query for granularity g at moment at: what the
+// rules look back (or LookbackDays, if longer), and extra periods before
+// that (a backtest replays them).
+func (d *Deps) Query(g metrics.Granularity, at time.Time, extra int) cams.Query {
+	n := d.Rules.Lookback(g)
+	if d.LookbackDays > 0 {
+		n = max(n, int(time.Duration(d.LookbackDays)*24*time.Hour/g.Step()))
+	}
+	// Two extra buckets: the API's boundaries need not match ours.
+	start := at.Add(-time.Duration(n+extra+2) * g.Step())
+	return cams.Query{Granularity: g, Start: start, End: at}
+}
+
+// fetchAll checks templates on a pool of workers until fctx ends, adding
+// what check found to ev; it returns the templates the budget left
+// unchecked.
+func fetchAll(fctx context.Context, d *Deps, templates []string, check func(code string) ([]Result, bool, error),
+	ev *Evaluation, log *slog.Logger) []Error {
 	workers := d.Workers
 	if workers <= 0 {
 		workers = defaultWorkers(d.Source)
 	}
 	workers = max(1, min(workers, len(templates)))
-
 	var (
 		mu        sync.Mutex
 		wg        sync.WaitGroup
@@ -154,7 +195,7 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
 					return
 				}
 				code := templates[i]
-				res, empty, err := checkTemplate(fctx, d, queries, grans, code, loc, opt.At, setPeriod)
+				res, empty, err := check(code)
 				mu.Lock()
 				switch {
 				case err != nil && outOfBudget(fctx, err):
@@ -178,18 +219,7 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) (*Evaluation, error) {
 	for _, code := range templates[min(int(next.Load()), len(templates)):] {
 		unchecked = append(unchecked, uncheckedError(code, nil))
 	}
-	if len(unchecked) > 0 {
-		log.Warn("run time budget exhausted: templates left unchecked", "unchecked", len(unchecked),
-			"checked", ev.Templates, "of", len(templates))
-		ev.Errors = append(ev.Errors, unchecked...)
-	}
-	if ev.Period.End.IsZero() && len(grans) > 0 {
-		ev.Period = metrics.GridFor(grans[0], loc).Latest(opt.At)
-	}
-	ev.Calls, ev.Retries = d.Source.Stats()
-	sortResults(ev.Results)
-	sort.SliceStable(ev.Errors, func(i, j int) bool { return ev.Errors[i].Template < ev.Errors[j].Template })
-	return ev, nil
+	return unchecked
 }
 
 // checkTemplate fetches one template at every granularity the rules need and
@@ -215,11 +245,7 @@ func checkTemplate(ctx context.Context, d *Deps, queries map[metrics.Granularity
 		}
 		for _, s := range series {
 			for _, r := range d.Rules.Evaluate(s, w) {
-				res := Result{Result: r}
-				if reason, ok := d.Rules.Silenced(&r, at); ok {
-					res.Silenced = reason
-				}
-				out = append(out, res)
+				out = append(out, Result{Result: r})
 			}
 		}
 	}
@@ -230,10 +256,8 @@ func checkTemplate(ctx context.Context, d *Deps, queries map[metrics.Granularity
 // API budget, so that calls taking up to two seconds still keep the rate at
 // the budget (the limiter, not the worker count, sets the pace).
 func defaultWorkers(src cams.Source) int {
-	if l, ok := src.(interface{ Limiter() *cams.Limiter }); ok {
-		if lim := l.Limiter(); lim != nil {
-			return max(16, int(math.Ceil(2*lim.Budget())))
-		}
+	if budget := cams.RateBudget(src); budget > 0 {
+		return max(16, int(math.Ceil(2*budget)))
 	}
 	return 16
 }
@@ -258,12 +282,10 @@ func outOfBudget(fctx context.Context, err error) bool {
 		return true
 	}
 	dl, ok := fctx.Deadline()
-	return ok && time.Until(dl) < retryHorizon
+	// The longest wait before a retry: a retryable failure this close to
+	// the fetch deadline was cut short by it.
+	return ok && time.Until(dl) < cams.BackoffCap
 }
-
-// retryHorizon is the longest wait before a retry (cams' backoff cap): a
-// retryable failure this close to the fetch deadline was cut short by it.
-const retryHorizon = 5 * time.Second
 
 func uncheckedError(code string, err error) Error {
 	msg := "not checked: the run's time budget ran out before this template was fetched"
