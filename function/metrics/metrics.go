@@ -52,7 +52,7 @@ type Period struct {
 	Buttons   []Button  `json:"buttons,omitempty"`
 }
 
-// Metric names of SPEC §5.
+// Metric names, as rules name them (docs/rules.md, "Rule fields").
 const (
 	Sent         = "sent"
 	Delivered    = "delivered"
