@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
@@ -50,9 +49,17 @@ type environ struct {
 	creds *fccontext.Credentials // FC's role credentials for this invocation
 }
 
+// app is one invocation's world: the environment it reads and what tests
+// tune. Nothing in it is global, so tests run side by side.
+type app struct {
+	// lookup reads the environment (os.LookupEnv in production).
+	lookup func(string) (string, bool)
+	tune   tuning
+}
+
 // tuning holds what tests shorten so that a fault costs milliseconds, not
 // the production timeouts; its zero value is the production behaviour.
-var tuning struct {
+type tuning struct {
 	camsReadTimeout time.Duration                              // the API client's read timeout (0: cams.DefaultReadTimeout)
 	webhookTimeout  time.Duration                              // one request to a chat platform (0: webhookTimeout)
 	minInterval     time.Duration                              // notifier pacing (0: each platform's default)
@@ -67,7 +74,7 @@ type runFlags struct {
 	budget time.Duration
 }
 
-func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func (a *app) cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitConfig
@@ -75,15 +82,15 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, args := args[0], args[1:]
 	switch cmd {
 	case "run":
-		return cmdRun(ctx, args, stdout, stderr)
+		return a.cmdRun(ctx, args, stdout, stderr)
 	case "validate":
-		return cmdValidate(args, stdout, stderr)
+		return a.cmdValidate(args, stdout, stderr)
 	case "test":
 		return cmdTest(args, stdout, stderr)
 	case "backtest":
-		return cmdBacktest(ctx, args, stdout, stderr)
+		return a.cmdBacktest(ctx, args, stdout, stderr)
 	case "enable-roi":
-		return cmdEnableROI(ctx, args, stdout, stderr)
+		return a.cmdEnableROI(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -111,7 +118,7 @@ func (f timeFlag) Set(s string) error {
 	return nil
 }
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func (a *app) cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f runFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -135,7 +142,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if f.json {
 		out = stderr // stdout carries only the summary
 	}
-	sum, code, err := runOnce(ctx, environ{}, f, out, stderr)
+	sum, code, err := a.runOnce(ctx, environ{}, f, out, stderr)
 	if err != nil {
 		printErr(stderr, err)
 		if sum == nil {
@@ -163,8 +170,8 @@ type setup struct {
 
 // load is loadConfigRules with a logger on stderr that has logged the rules'
 // warnings.
-func load(stderr io.Writer) (*setup, error) {
-	s, err := loadConfigRules()
+func (a *app) load(stderr io.Writer) (*setup, error) {
+	s, err := a.loadConfigRules()
 	if err != nil {
 		return nil, err
 	}
@@ -177,12 +184,12 @@ func load(stderr io.Writer) (*setup, error) {
 
 // loadConfigRules reads the configuration, then the rules it points at. A
 // configuration error is returned as is; a rules error is rules.Diagnostics.
-func loadConfigRules() (*setup, error) {
-	cfg, err := config.Load()
+func (a *app) loadConfigRules() (*setup, error) {
+	cfg, err := config.Load(a.lookup)
 	if err != nil {
 		return nil, err
 	}
-	set, err := rules.Load(cfg.RulesPath, lookupEnv)
+	set, err := rules.Load(cfg.RulesPath, a.lookupEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +198,12 @@ func loadConfigRules() (*setup, error) {
 }
 
 // runOnce is one cycle; out receives dry-run messages.
-func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer) (*monitor.Summary, int, error) {
-	s, err := load(stderr)
+func (a *app) runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer) (*monitor.Summary, int, error) {
+	s, err := a.load(stderr)
 	if err != nil {
 		return nil, exitConfig, err
 	}
-	src, err := source(s.cfg, env)
+	src, err := a.source(s.cfg, env)
 	if err != nil {
 		return nil, exitConfig, err
 	}
@@ -206,7 +213,7 @@ func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer
 		defer c.Close()
 	}
 	var mu sync.Mutex
-	channels, defaults, err := channels(s.cfg, s.rules, f.dryRun, func(name string) *console.Notifier {
+	channels, defaults, err := a.channels(s.cfg, s.rules, f.dryRun, func(name string) *console.Notifier {
 		return console.New(name, out, &mu)
 	})
 	if err != nil {
@@ -231,8 +238,8 @@ func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverFor)
 	defer cancel()
 	sum, err := monitor.Deliver(dctx, ev, &monitor.Delivery{Channels: channels, Default: defaults,
-		Silences: s.rules.Silences, StateDir: s.cfg.StateDir, LedgerOptions: tuning.ledger, DryRun: f.dryRun, Location: s.cfg.Location,
-		Log: s.log, Sleep: tuning.sleep}, time.Now())
+		Silences: s.rules.Silences, StateDir: s.cfg.StateDir, LedgerOptions: a.tune.ledger, DryRun: f.dryRun, Location: s.cfg.Location,
+		Log: s.log, Sleep: a.tune.sleep}, time.Now())
 	if err != nil {
 		return sum, exitFailed, err
 	}
@@ -243,36 +250,36 @@ func runOnce(ctx context.Context, env environ, f runFlags, out, stderr io.Writer
 }
 
 // source picks the replay directory for file:// endpoints, else the API.
-func source(cfg *config.Config, env environ) (cams.Source, error) {
+func (a *app) source(cfg *config.Config, env environ) (cams.Source, error) {
 	u, _ := url.Parse(cfg.Endpoint)
 	if u.Scheme == "file" {
 		return &cams.Replay{Dir: u.Host + u.Path}, nil
 	}
 	o := cams.Options{Endpoint: cfg.Endpoint, Region: cfg.Region, CustSpaceID: cfg.CustSpaceID,
 		IsvCode: cfg.IsvCode, QPS: cfg.QPS, AccessKeyID: cfg.AccessKeyID,
-		AccessKeySecret: cfg.AccessKeySecret, SecurityToken: cfg.SecurityToken, ReadTimeout: tuning.camsReadTimeout}
+		AccessKeySecret: cfg.AccessKeySecret, SecurityToken: cfg.SecurityToken, ReadTimeout: a.tune.camsReadTimeout}
 	if env.creds != nil {
 		o.AccessKeyID, o.AccessKeySecret, o.SecurityToken = env.creds.AccessKeyId, env.creds.AccessKeySecret, env.creds.SecurityToken
 	}
 	return cams.New(o)
 }
 
-func cmdValidate(args []string, stdout, stderr io.Writer) int {
+func (a *app) cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "validate: unexpected argument %q\n", args[0])
 		return exitConfig
 	}
-	s, err := loadConfigRules()
+	s, err := a.loadConfigRules()
 	if err != nil {
 		printErr(stderr, err)
 		var ds rules.Diagnostics
 		if !errors.As(err, &ds) {
 			// Every problem at once: a bad variable must not hide the rules'.
-			path := os.Getenv("RULES_PATH")
-			if path == "" {
+			path, ok := a.lookupEnv("RULES_PATH")
+			if !ok {
 				path = config.DefaultRulesPath
 			}
-			if set, rerr := rules.Load(path, lookupEnv); rerr != nil {
+			if set, rerr := rules.Load(path, a.lookupEnv); rerr != nil {
 				printErr(stderr, rerr)
 			} else {
 				printErr(stderr, set.Warnings)
@@ -281,7 +288,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	printErr(stderr, s.rules.Warnings)
-	chans, _, err := channels(s.cfg, s.rules, false, nil)
+	chans, _, err := a.channels(s.cfg, s.rules, false, nil)
 	switch {
 	case errors.Is(err, errNoChannel):
 		// Rules usually ship without channels and get them from the
@@ -352,17 +359,17 @@ func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 
 // cmdEnableROI calls EnableWhatsappROIMetric once for the configured scope
 // (CAMS_CUST_SPACE_ID / CAMS_ISV_CODE, or the account's own space).
-func cmdEnableROI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func (a *app) cmdEnableROI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "enable-roi: unexpected argument %q\n", args[0])
 		return exitConfig
 	}
-	cfg, err := config.Load()
+	cfg, err := config.Load(a.lookup)
 	if err != nil {
 		printErr(stderr, err)
 		return exitConfig
 	}
-	src, err := source(cfg, environ{})
+	src, err := a.source(cfg, environ{})
 	if err != nil {
 		printErr(stderr, err)
 		return exitConfig

@@ -94,7 +94,7 @@ func replay(ctx context.Context, d *monitor.Deps, templates []string, at time.Ti
 // cmdBacktest evaluates the rules over each of the last N periods, as if a
 // run had happened at the end of each, and prints each alert's episodes. It
 // sends nothing and touches no ledger.
-func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func (a *app) cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var at time.Time
 	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -115,12 +115,12 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if at.IsZero() {
 		at = time.Now()
 	}
-	s, err := load(stderr)
+	s, err := a.load(stderr)
 	if err != nil {
 		printErr(stderr, err)
 		return exitConfig
 	}
-	src, err := source(s.cfg, environ{})
+	src, err := a.source(s.cfg, environ{})
 	if err != nil {
 		printErr(stderr, err)
 		return exitConfig

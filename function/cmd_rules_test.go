@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/cams-alert/cams-alert/function/config"
 )
 
 // TestCmdTestShippedRules runs `test` with no arguments from the repository
@@ -28,6 +27,7 @@ func TestCmdTestShippedRules(t *testing.T) {
 }
 
 func TestCmdTestFailures(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -66,26 +66,27 @@ func TestCmdTestFailures(t *testing.T) {
 	}
 }
 
-// replayEnv configures a backtest over the bundled sample.
-func replayEnv(t *testing.T) {
+// envApp is the CLI with exactly the variables of env.
+func envApp(env map[string]string) *app {
+	return &app{lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+}
+
+// replayEnv is the environment of a backtest over the bundled sample.
+func replayEnv(t *testing.T) map[string]string {
 	t.Helper()
-	for _, v := range config.Variables() {
-		t.Setenv(v, "")
-	}
 	abs, err := filepath.Abs("../testdata/sample")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("CAMS_ENDPOINT", "file://"+abs)
-	t.Setenv("RULES_PATH", "../rules")
-	t.Setenv("STATE_DIR", filepath.Join(t.TempDir(), "state"))
-	t.Setenv("TIMEZONE", "Asia/Shanghai")
+	return map[string]string{"CAMS_ENDPOINT": "file://" + abs, "RULES_PATH": "../rules",
+		"STATE_DIR": filepath.Join(t.TempDir(), "state"), "TIMEZONE": "Asia/Shanghai"}
 }
 
 func TestCmdBacktestSample(t *testing.T) {
-	replayEnv(t)
+	t.Parallel()
+	env := replayEnv(t)
 	var out, errb strings.Builder
-	code := cmdBacktest(context.Background(), []string{"--days", "14", "--at", "2026-11-24T09:00:00+08:00"}, &out, &errb)
+	code := envApp(env).cmdBacktest(context.Background(), []string{"--days", "14", "--at", "2026-11-24T09:00:00+08:00"}, &out, &errb)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
@@ -104,12 +105,12 @@ func TestCmdBacktestSample(t *testing.T) {
 			t.Errorf("%s alerted:\n%s", quiet, out.String())
 		}
 	}
-	if _, err := os.Stat(os.Getenv("STATE_DIR")); !os.IsNotExist(err) {
+	if _, err := os.Stat(env["STATE_DIR"]); !os.IsNotExist(err) {
 		t.Errorf("backtest touched STATE_DIR: %v", err)
 	}
 
 	out.Reset()
-	code = cmdBacktest(context.Background(), []string{"--days", "14", "--at", "2026-11-24T09:00:00+08:00", "--json"}, &out, &errb)
+	code = envApp(env).cmdBacktest(context.Background(), []string{"--days", "14", "--at", "2026-11-24T09:00:00+08:00", "--json"}, &out, &errb)
 	var rep struct {
 		Episodes []struct {
 			Rule, Template string
@@ -122,7 +123,7 @@ func TestCmdBacktestSample(t *testing.T) {
 }
 
 func TestCmdBacktestExitCodes(t *testing.T) {
-	replayEnv(t)
+	t.Parallel()
 	at := "2026-11-24T09:00:00+08:00"
 	for _, tc := range []struct {
 		name string
@@ -138,11 +139,11 @@ func TestCmdBacktestExitCodes(t *testing.T) {
 		{"template not fetched", map[string]string{"CAMS_TEMPLATES": "1100SHOP0001,1100NOPE0009"}, []string{"--days", "3", "--at", at}, exitFailed, "not checked: 1100NOPE0009"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
+			t.Parallel()
+			env := replayEnv(t)
+			maps.Copy(env, tc.env)
 			var out, errb strings.Builder
-			code := cmdBacktest(context.Background(), tc.args, &out, &errb)
+			code := envApp(env).cmdBacktest(context.Background(), tc.args, &out, &errb)
 			if code != tc.code || !strings.Contains(errb.String(), tc.want) {
 				t.Errorf("exit %d (want %d), stderr lacks %q:\n%s\n%s", code, tc.code, tc.want, errb.String(), out.String())
 			}
@@ -153,9 +154,7 @@ func TestCmdBacktestExitCodes(t *testing.T) {
 // TestCmdValidate: warnings do not fail validate but are printed at their
 // position; a bad variable does not hide the rules' own problems.
 func TestCmdValidate(t *testing.T) {
-	for _, name := range config.Variables() {
-		t.Setenv(name, "")
-	}
+	t.Parallel()
 	rulesFile := filepath.Join("..", "testdata", "rules", "spec_example.yaml")
 	broken := filepath.Join(t.TempDir(), "broken.yaml")
 	if err := os.WriteFile(broken, []byte("rules:\n  - {name: a, metric: read_rat, condition: below, threshold: 0.1}\n"), 0o644); err != nil {
@@ -177,11 +176,9 @@ func TestCmdValidate(t *testing.T) {
 			exitConfig, []string{"CAMS_QPS: must be between 1 and 50", broken + `:2:23: rule a: unknown metric "read_rat"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
+			t.Parallel()
 			var out, errb strings.Builder
-			code := cmdValidate(nil, &out, &errb)
+			code := envApp(tc.env).cmdValidate(nil, &out, &errb)
 			all := out.String() + errb.String()
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\n%s", code, tc.code, all)

@@ -40,6 +40,7 @@ func firing(s *monitor.Summary) []string {
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.cams.Fail("1100NEWS0007", 400, "Ram.PermissionDeny", "You are not authorized to perform the operation.")
 
@@ -110,6 +111,7 @@ func TestEndToEnd(t *testing.T) {
 // TestRecoveryResolves: the day after, the read rate is back; the resolved
 // message follows, once.
 func TestRecoveryResolves(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	if code, _, stderr := r.run(t, "--at", sampleAt); code != exitOK {
 		t.Fatalf("first run exit %d\n%s", code, stderr)
@@ -160,9 +162,10 @@ func TestRecoveryResolves(t *testing.T) {
 
 // TestDryRunTouchesNothing: --dry-run posts nothing and writes no ledger.
 func TestDryRunTouchesNothing(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	var stdout, stderr bytes.Buffer
-	code := cli(context.Background(), []string{"run", "--dry-run", "--at", sampleAt}, &stdout, &stderr)
+	code := r.app().cli(context.Background(), []string{"run", "--dry-run", "--at", sampleAt}, &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
@@ -192,10 +195,11 @@ func TestDryRunTouchesNothing(t *testing.T) {
 }
 
 func TestBadConfigExitsTwoAndFetchesNothing(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
-	t.Setenv("CAMS_QPS", "500")
+	r.setenv("CAMS_QPS", "500")
 	var stdout, stderr bytes.Buffer
-	if code := cli(context.Background(), []string{"run", "--at", sampleAt}, &stdout, &stderr); code != exitConfig {
+	if code := r.app().cli(context.Background(), []string{"run", "--at", sampleAt}, &stdout, &stderr); code != exitConfig {
 		t.Errorf("exit %d, want %d", code, exitConfig)
 	}
 	if !strings.Contains(stderr.String(), "CAMS_QPS") {
@@ -209,6 +213,7 @@ func TestBadConfigExitsTwoAndFetchesNothing(t *testing.T) {
 // TestBinary runs the built dist/main-equivalent as a process: the exit code
 // and the JSON on stdout are the contract with FC-less users and scripts.
 func TestBinary(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -221,6 +226,7 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "run", "--at", sampleAt, "--json")
+	cmd.Env = r.environ()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -245,7 +251,7 @@ func TestBinary(t *testing.T) {
 	// DEBUG=sdk would make the SDK print signed requests on stdout: refused.
 	before := r.cams.Requests()
 	cmd = exec.Command(bin, "run", "--at", sampleAt, "--json")
-	cmd.Env = append(os.Environ(), "DEBUG=tls,sdk")
+	cmd.Env = append(r.environ(), "DEBUG=tls,sdk")
 	stdout.Reset()
 	stderr.Reset()
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -268,8 +274,9 @@ func errorsAs(err error, target **exec.ExitError) bool {
 // the configured space; an API error is reported with its code (exit 1); a
 // replay endpoint cannot enable anything (exit 2).
 func TestEnableROI(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
-	t.Setenv("CAMS_CUST_SPACE_ID", "cams-space-0001")
+	r.setenv("CAMS_CUST_SPACE_ID", "cams-space-0001")
 	code, out, errs := r.runRaw(t, "enable-roi")
 	if code != exitOK || !strings.Contains(out, "enabled for space cams-space-0001") || !strings.Contains(out, "a day after") {
 		t.Errorf("exit %d\n%s%s", code, out, errs)
@@ -284,7 +291,7 @@ func TestEnableROI(t *testing.T) {
 		t.Errorf("denied: exit %d\n%s%s", code, out, errs)
 	}
 
-	t.Setenv("CAMS_ENDPOINT", "file://../testdata/sample")
+	r.setenv("CAMS_ENDPOINT", "file://../testdata/sample")
 	if code, _, errs := r.runRaw(t, "enable-roi"); code != exitConfig || !strings.Contains(errs, "replay") {
 		t.Errorf("replay: exit %d\n%s", code, errs)
 	}

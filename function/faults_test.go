@@ -102,6 +102,7 @@ func (w expect) check(t *testing.T, r *rig, code int, sum *monitor.Summary, stde
 // TestCAMSFaults: the API throttles, fails, resets, stalls, denies or
 // answers with nothing.
 func TestCAMSFaults(t *testing.T) {
+	t.Parallel()
 	throttle := func(tmpl string) func(*testing.T, *rig) {
 		return func(_ *testing.T, r *rig) {
 			r.cams.Fail(tmpl, 400, "System.LimitControl", "The system is under flow control.")
@@ -180,7 +181,7 @@ func TestCAMSFaults(t *testing.T) {
 		// and retried, nothing lost.
 		name: "read timeout once",
 		setup: func(t *testing.T, r *rig) {
-			shortReadTimeout(t)
+			shortReadTimeout(r)
 			r.proxy(t, func(tmpl string, n int) (time.Duration, bool) {
 				if tmpl == "1100SHOP0001" && n == 1 {
 					return 3 * time.Second, false
@@ -198,7 +199,7 @@ func TestCAMSFaults(t *testing.T) {
 		// three, as the retries' backoff takes seconds.)
 		name: "persistent 500, resets and read timeouts",
 		setup: func(t *testing.T, r *rig) {
-			shortReadTimeout(t)
+			shortReadTimeout(r)
 			r.cams.Fail("1100SHOP0001", 500, "InternalError", "The request processing has failed due to some unknown error.")
 			r.proxy(t, func(tmpl string, n int) (time.Duration, bool) {
 				switch tmpl {
@@ -276,22 +277,15 @@ func TestCAMSFaults(t *testing.T) {
 	}
 }
 
-func shortReadTimeout(t *testing.T) {
-	saved := tuning.camsReadTimeout
-	t.Cleanup(func() { tuning.camsReadTimeout = saved })
-	tuning.camsReadTimeout = 300 * time.Millisecond
-}
+func shortReadTimeout(r *rig) { r.tune.camsReadTimeout = 300 * time.Millisecond }
 
-func shortWebhookTimeout(t *testing.T) {
-	saved := tuning.webhookTimeout
-	t.Cleanup(func() { tuning.webhookTimeout = saved })
-	tuning.webhookTimeout = 300 * time.Millisecond
-}
+func shortWebhookTimeout(r *rig) { r.tune.webhookTimeout = 300 * time.Millisecond }
 
 // TestWebhookFaults: the chat platforms hang, fail, throttle or refuse.
 // A notification that was not delivered stays pending in the ledger; the
 // next run delivers exactly it (and repeats nothing that was delivered).
 func TestWebhookFaults(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		args  []string // more flags for the first run
@@ -304,7 +298,7 @@ func TestWebhookFaults(t *testing.T) {
 	}{{
 		// Slack holds the first request past the client's timeout: retried.
 		name:      "slack hangs once",
-		setup:     func(t *testing.T, r *rig) { shortWebhookTimeout(t); r.slack.HangNext(1, 5*time.Second) },
+		setup:     func(t *testing.T, r *rig) { shortWebhookTimeout(r); r.slack.HangNext(1, 5*time.Second) },
 		want:      expect{code: exitOK, sent: 8},
 		slackReqs: 2, dingReqs: 1,
 	}, {
@@ -323,7 +317,7 @@ func TestWebhookFaults(t *testing.T) {
 		// pending; exit 1. DingTalk got its digest before Slack failed, so it
 		// then gets a short health-only message saying Slack is unreachable.
 		name:      "slack hangs every time",
-		setup:     func(t *testing.T, r *rig) { shortWebhookTimeout(t); r.slack.HangNext(5, 5*time.Second) },
+		setup:     func(t *testing.T, r *rig) { shortWebhookTimeout(r); r.slack.HangNext(5, 5*time.Second) },
 		want:      expect{code: exitFailed, sent: 4, pending: 4},
 		slackReqs: 5, dingReqs: 2, failed: "slack",
 	}, {
@@ -428,6 +422,7 @@ func TestWebhookFaults(t *testing.T) {
 // retry would send it again); the health message, stderr and the summary
 // say what is wrong.
 func TestStateDirFaults(t *testing.T) {
+	t.Parallel()
 	t.Run("STATE_DIR under a regular file", func(t *testing.T) {
 		// As root, permissions do not stop writes: a STATE_DIR whose parent
 		// is a file cannot be created by anyone.
@@ -436,20 +431,20 @@ func TestStateDirFaults(t *testing.T) {
 		if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Setenv("STATE_DIR", filepath.Join(file, "state"))
+		r.setenv("STATE_DIR", filepath.Join(file, "state"))
 		unwritableLedger(t, r)
 	})
 	t.Run("read-only mount", func(t *testing.T) {
 		dir := mountTmpfs(t, "ro,size=64k")
 		r := newRig(t)
-		t.Setenv("STATE_DIR", dir)
+		r.setenv("STATE_DIR", dir)
 		unwritableLedger(t, r)
 	})
 	t.Run("full disk", func(t *testing.T) {
 		dir := mountTmpfs(t, "size=64k")
 		fill(t, dir)
 		r := newRig(t)
-		t.Setenv("STATE_DIR", dir)
+		r.setenv("STATE_DIR", dir)
 		unwritableLedger(t, r)
 	})
 	t.Run("corrupt ledger", func(t *testing.T) {
@@ -530,6 +525,7 @@ func heldBack(t *testing.T, r *rig, sum *monitor.Summary, stderr string, n int) 
 // its notifications. The following runs, FC retries included, send none of
 // them again and none that they cannot record, and say so every time.
 func TestUnwritableLedgerNeverResends(t *testing.T) {
+	t.Parallel()
 	t.Run("read-only bind mount", func(t *testing.T) {
 		r := newRig(t)
 		code, sum, _ := r.run(t, "--at", sampleAt)
@@ -575,7 +571,7 @@ func TestUnwritableLedgerNeverResends(t *testing.T) {
 		// sent, and Slack's is held back.
 		r := newRig(t)
 		var calls atomic.Int32
-		r.tuneLedger(t, ledger.Options{CreateTemp: func(dir, pattern string) (*os.File, error) {
+		r.tuneLedger(ledger.Options{CreateTemp: func(dir, pattern string) (*os.File, error) {
 			if calls.Add(1) > 2 {
 				return nil, fmt.Errorf("open %s: input/output error", dir)
 			}
@@ -650,10 +646,11 @@ func fill(t *testing.T, dir string) {
 // of them in stdout, stderr, the summary, the messages or the ledger (checked
 // by every rig.run), and webhook URLs appear redacted.
 func TestSecretsNeverShown(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.fast(t)
 	envSecret := "ENVsecretNOTforSummaries-91f2"
-	t.Setenv("UNRELATED_SECRET", envSecret)
+	r.setenv("UNRELATED_SECRET", envSecret)
 	r.addSecret(envSecret)
 	// A gateway that echoes the request (webhook token and signature) in
 	// its error page, on both platforms.
@@ -674,7 +671,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	// string to sign (which holds the key id and the STS token).
 	wrong := "WRONGsecretVALUE-0000aaaa"
 	r.addSecret(wrong)
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", wrong)
+	r.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", wrong)
 	code, sum, stderr = r.run(t, "--at", sampleAt)
 	if code != exitFailed || len(sum.Errors) == 0 || sum.Errors[0].Code != "SignatureDoesNotMatch" {
 		t.Errorf("wrong key: exit %d, errors %+v\n%s", code, sum.Errors, stderr)
@@ -688,6 +685,7 @@ func TestSecretsNeverShown(t *testing.T) {
 // is a configuration error: exit 2, the variable or channel named, nothing
 // fetched or sent, and no secret in the message.
 func TestWebhookMustBeHTTPS(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, env, value, rules string
 		want                    []string
@@ -710,7 +708,7 @@ func TestWebhookMustBeHTTPS(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t)
-			t.Setenv(c.env, c.value)
+			r.setenv(c.env, c.value)
 			r.addSecret(c.value)
 			for _, s := range notify.URLSecrets(c.value)[1:] {
 				r.addSecret(s)
@@ -720,7 +718,7 @@ func TestWebhookMustBeHTTPS(t *testing.T) {
 				if err := os.WriteFile(path, []byte(c.rules), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				t.Setenv("RULES_PATH", path)
+				r.setenv("RULES_PATH", path)
 			}
 			for _, args := range [][]string{{"run", "--at", sampleAt}, {"validate"}} {
 				code, _, stderr := r.runRaw(t, args...)
@@ -744,6 +742,7 @@ func TestWebhookMustBeHTTPS(t *testing.T) {
 // does not take the message (nor its token) there: the target receives
 // nothing, the notifications stay pending, exit 1.
 func TestWebhookRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.fast(t)
 	var hits atomic.Int64
@@ -756,8 +755,8 @@ func TestWebhookRedirectNotFollowed(t *testing.T) {
 		http.Redirect(w, req, target.URL+req.URL.RequestURI(), http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(redirector.Close)
-	t.Setenv("SLACK_WEBHOOK_URL", redirector.URL+"/services/T0000TEST/B0000TEST/"+r.slack.WebhookToken)
-	t.Setenv("DINGTALK_WEBHOOK_URL", redirector.URL+"/robot/send?access_token="+r.ding.AccessToken)
+	r.setenv("SLACK_WEBHOOK_URL", redirector.URL+"/services/T0000TEST/B0000TEST/"+r.slack.WebhookToken)
+	r.setenv("DINGTALK_WEBHOOK_URL", redirector.URL+"/robot/send?access_token="+r.ding.AccessToken)
 	code, sum, stderr := r.run(t, "--at", sampleAt)
 	if hits.Load() != 0 {
 		t.Errorf("the redirect target received %d requests", hits.Load())
@@ -790,9 +789,10 @@ const (
 // number, and no data breaks out of the markdown. A summary template sees
 // only the alert's data.
 func TestInjectionShownLiterally(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, withoutSample())
 	envSecret := "ENVsecretNOTforSummaries-77c1"
-	t.Setenv("INJ_SECRET", envSecret)
+	r.setenv("INJ_SECRET", envSecret)
 	r.addSecret(envSecret)
 	day := time.Date(2026, 11, 16, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	var buckets []camstest.Bucket
@@ -805,10 +805,10 @@ func TestInjectionShownLiterally(t *testing.T) {
 
 	// Channels from variables only these rules read, so the digests are the
 	// rules' own; the DingTalk robot may mention one number.
-	t.Setenv("INJ_SLACK", r.slack.WebhookURL)
-	t.Setenv("INJ_DING", r.ding.WebhookURL)
+	r.setenv("INJ_SLACK", r.slack.WebhookURL)
+	r.setenv("INJ_DING", r.ding.WebhookURL)
 	for _, v := range []string{"SLACK_WEBHOOK_URL", "DINGTALK_WEBHOOK_URL", "DINGTALK_SECRET"} {
-		t.Setenv(v, "")
+		r.setenv(v, "")
 	}
 	rules := fmt.Sprintf(`channels:
   ops-slack: {type: slack, webhook_url: "${INJ_SLACK}"}
@@ -828,7 +828,7 @@ rules:
 	if err := os.WriteFile(path, []byte(rules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("RULES_PATH", path)
+	r.setenv("RULES_PATH", path)
 
 	code, sum, stderr := r.run(t, "--at", sampleAt)
 	if code != exitOK || len(sum.Alerts) != 1 || sum.Alerts[0].Template != evilCode || sum.Alerts[0].Button != evilButton {
@@ -891,17 +891,18 @@ rules:
 // reads the environment, files or the network; using one is a load error
 // with its position (exit 2), before anything is fetched.
 func TestSummaryCannotReadEnvironment(t *testing.T) {
+	t.Parallel()
 	for _, summary := range []string{`{{env "INJ_SECRET"}}`, `{{getenv "INJ_SECRET"}}`, `{{readFile "/etc/passwd"}}`, `{{expandenv "$INJ_SECRET"}}`} {
 		t.Run(summary, func(t *testing.T) {
 			r := newRig(t)
-			t.Setenv("INJ_SECRET", "ENVsecretNOTforSummaries-0d3e")
+			r.setenv("INJ_SECRET", "ENVsecretNOTforSummaries-0d3e")
 			r.addSecret("ENVsecretNOTforSummaries-0d3e")
 			rules := "rules:\n  - name: x\n    condition: absent\n    summary: '" + summary + "'\n"
 			path := filepath.Join(t.TempDir(), "rules.yaml")
 			if err := os.WriteFile(path, []byte(rules), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			t.Setenv("RULES_PATH", path)
+			r.setenv("RULES_PATH", path)
 			for _, args := range [][]string{{"validate"}, {"run", "--at", sampleAt}} {
 				code, _, stderr := r.runRaw(t, args...)
 				if code != exitConfig || !strings.Contains(stderr, path+":4:") {

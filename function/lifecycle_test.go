@@ -86,13 +86,15 @@ func countIn(msgs []string, s string) int {
 // digest, recorded before the crash, is not repeated, and a third run sends
 // nothing. The killed run's lock does not block the rerun.
 func TestCrashBetweenPostAndLedgerWrite(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	r := newRig(t)
 	proxy := newHoldingProxy(t, r.slack.Server.Config.Handler)
-	t.Setenv("SLACK_WEBHOOK_URL", proxy.URL+"/services/T0000TEST/B0000TEST/"+r.slack.WebhookToken)
+	r.setenv("SLACK_WEBHOOK_URL", proxy.URL+"/services/T0000TEST/B0000TEST/"+r.slack.WebhookToken)
 
 	proxy.hold.Store(true)
 	cmd := exec.Command(bin, "run", "--at", sampleAt, "--json")
+	cmd.Env = r.environ()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -135,7 +137,7 @@ func TestCrashBetweenPostAndLedgerWrite(t *testing.T) {
 	}
 
 	// The rerun (a manual rerun or FC's retry of the same moment).
-	code, sum := runBinary(t, bin, "run", "--at", sampleAt, "--json")
+	code, sum := runBinary(t, r, bin, "run", "--at", sampleAt, "--json")
 	if code != exitOK {
 		t.Errorf("rerun exit %d, want 0", code)
 	}
@@ -143,7 +145,7 @@ func TestCrashBetweenPostAndLedgerWrite(t *testing.T) {
 		t.Errorf("rerun notifications %+v, want the %d pending for slack sent", sum.Notifications, len(wantFiring))
 	}
 	// A third run sends nothing at all.
-	if code, sum = runBinary(t, bin, "run", "--at", sampleAt, "--json"); code != exitOK || sum.Notifications.Sent != 0 {
+	if code, sum = runBinary(t, r, bin, "run", "--at", sampleAt, "--json"); code != exitOK || sum.Notifications.Sent != 0 {
 		t.Errorf("third run: exit %d, %+v; want 0 and nothing sent", code, sum.Notifications)
 	}
 
@@ -175,9 +177,10 @@ func TestCrashBetweenPostAndLedgerWrite(t *testing.T) {
 	}
 }
 
-func runBinary(t *testing.T, bin string, args ...string) (int, *monitor.Summary) {
+func runBinary(t *testing.T, r *rig, bin string, args ...string) (int, *monitor.Summary) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = r.environ()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -203,11 +206,12 @@ func timer(at string) events.TimerEvent {
 // notification is pending; FC's retry of the same event delivers it; any
 // further retry sends nothing.
 func TestFCRetry(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.ding.BadSignNext(1)
 	ctx := context.Background()
 
-	sum, err := handle(ctx, timer(sampleAt))
+	sum, err := r.app().handle(ctx, timer(sampleAt))
 	if err == nil || !strings.Contains(err.Error(), "pending") {
 		t.Fatalf("handler error = %v, want one saying notifications are pending (so that FC retries)", err)
 	}
@@ -222,14 +226,14 @@ func TestFCRetry(t *testing.T) {
 	}
 
 	// FC retries the same event (hours later: the same period).
-	sum, err = handle(ctx, timer(sampleAt))
+	sum, err = r.app().handle(ctx, timer(sampleAt))
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	if sum.Notifications != (monitor.Counts{Sent: len(wantFiring)}) {
 		t.Errorf("retry: %+v, want dingtalk's %d delivered", sum.Notifications, len(wantFiring))
 	}
-	sum, err = handle(ctx, timer(sampleAt))
+	sum, err = r.app().handle(ctx, timer(sampleAt))
 	if err != nil || sum.Notifications.Sent != 0 {
 		t.Errorf("second retry: %v, %+v; want nothing sent, no error", err, sum.Notifications)
 	}
@@ -239,7 +243,7 @@ func TestFCRetry(t *testing.T) {
 	// A permanent problem (a template denied) is not something FC's retry
 	// fixes: reported, exit status 1 on the CLI, but no handler error.
 	r.cams.Fail("1100NEWS0007", 400, "Ram.PermissionDeny", "denied")
-	if _, err := handle(ctx, timer(dayAfter)); err != nil {
+	if _, err := r.app().handle(ctx, timer(dayAfter)); err != nil {
 		t.Errorf("handler failed without anything pending: %v", err)
 	}
 }
@@ -248,6 +252,7 @@ func TestFCRetry(t *testing.T) {
 // the run exit 1; the next run, although it evaluates a later period,
 // delivers it and exits 0.
 func TestPendingExitStatus(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.ding.FailNext(1, http.StatusNotFound, "no such robot")
 	code, sum, stderr := r.run(t, "--at", sampleAt)
@@ -305,6 +310,7 @@ func stillFiring(t *testing.T, r *rig) {
 // (evaluated with --at, whatever the wall clock says) with the alert still
 // firing sends a reminder, once.
 func TestRepeatEvery(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	if code, _, stderr := r.run(t, "--at", sampleAt); code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
@@ -329,6 +335,7 @@ func TestRepeatEvery(t *testing.T) {
 // TestLockedByLiveRun: another live run holds the ledger: a clear error and
 // exit 1, nothing sent (FC's retry comes after that run).
 func TestLockedByLiveRun(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	unlock, err := ledger.Lock(r.state)
 	if err != nil {
@@ -336,7 +343,7 @@ func TestLockedByLiveRun(t *testing.T) {
 	}
 	defer unlock()
 	var stdout, stderr bytes.Buffer
-	code := cli(context.Background(), []string{"run", "--at", sampleAt}, &stdout, &stderr)
+	code := r.app().cli(context.Background(), []string{"run", "--at", sampleAt}, &stdout, &stderr)
 	if code != exitFailed {
 		t.Errorf("exit %d, want %d", code, exitFailed)
 	}
@@ -351,12 +358,13 @@ func TestLockedByLiveRun(t *testing.T) {
 // TestDryRunLeavesLedgerIdentical: after real runs (one notification
 // pending), a dry run leaves STATE_DIR byte-identical.
 func TestDryRunLeavesLedgerIdentical(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.ding.FailNext(1, http.StatusNotFound, "no such robot")
 	r.run(t, "--at", sampleAt)
 	before := dirSnapshot(t, r.state)
 	var stdout, stderr bytes.Buffer
-	if code := cli(context.Background(), []string{"run", "--dry-run", "--at", dayAfter}, &stdout, &stderr); code != exitOK {
+	if code := r.app().cli(context.Background(), []string{"run", "--dry-run", "--at", dayAfter}, &stdout, &stderr); code != exitOK {
 		t.Errorf("dry run exit %d\n%s", code, stderr.String())
 	}
 	if after := dirSnapshot(t, r.state); after != before {

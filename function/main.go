@@ -25,11 +25,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "DEBUG=sdk makes the Alibaba Cloud SDK print signed requests, with credentials, on stdout: unset it (cams-alert logs what it does on stderr)")
 		os.Exit(exitConfig)
 	}
+	a := &app{lookup: os.LookupEnv}
 	if os.Getenv("FC_RUNTIME_API") != "" {
-		fc.Start(handle)
+		fc.Start(a.handle)
 		return
 	}
-	os.Exit(cli(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(a.cli(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // handle is the timer trigger's handler. It evaluates at the event's
@@ -37,7 +38,7 @@ func main() {
 // the role's STS credentials from this invocation's context (FC rotates them).
 // It fails only while a notification is still pending, so that FC's retry
 // delivers it; the ledger keeps the retry from repeating what was sent.
-func handle(ctx context.Context, ev events.TimerEvent) (*monitor.Summary, error) {
+func (a *app) handle(ctx context.Context, ev events.TimerEvent) (*monitor.Summary, error) {
 	at := time.Now()
 	if ev.TriggerTime != nil && *ev.TriggerTime != "" {
 		t, err := time.Parse(time.RFC3339, *ev.TriggerTime)
@@ -50,7 +51,7 @@ func handle(ctx context.Context, ev events.TimerEvent) (*monitor.Summary, error)
 	if fctx, ok := fccontext.FromContext(ctx); ok && fctx.Credentials.AccessKeyId != "" {
 		env.creds = &fctx.Credentials
 	}
-	sum, code, err := runOnce(ctx, env, runFlags{at: at}, os.Stderr, os.Stderr)
+	sum, code, err := a.runOnce(ctx, env, runFlags{at: at}, os.Stderr, os.Stderr)
 	if err != nil {
 		return sum, err
 	}

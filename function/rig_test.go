@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,9 @@ type rig struct {
 	slack *notifytest.Slack
 	ding  *notifytest.DingTalk
 	state string
+	// env is the whole environment the CLI sees; tune its test knobs.
+	env  map[string]string
+	tune tuning
 	// secrets are recognisable values that must never be printed.
 	secrets []string
 }
@@ -75,10 +79,7 @@ func newRig(t *testing.T, opts ...rigOption) *rig {
 			t.Fatal(err)
 		}
 	}
-	for _, v := range config.Variables() {
-		t.Setenv(v, "")
-	}
-	env := map[string]string{
+	r.env = map[string]string{
 		"ALIBABA_CLOUD_ACCESS_KEY_ID":     rigAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": rigAccessKeySecret,
 		"ALIBABA_CLOUD_SECURITY_TOKEN":    rigSecurityToken,
@@ -90,9 +91,6 @@ func newRig(t *testing.T, opts ...rigOption) *rig {
 		"DINGTALK_SECRET":                 rigDingSecret,
 		"TIMEZONE":                        "Asia/Shanghai",
 	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
 	r.secrets = []string{rigAccessKeyID, rigAccessKeySecret, rigSecurityToken,
 		r.slack.WebhookToken, r.ding.AccessToken, rigDingSecret,
 		url.QueryEscape(rigAccessKeySecret), url.QueryEscape(rigSecurityToken)}
@@ -103,10 +101,8 @@ func newRig(t *testing.T, opts ...rigOption) *rig {
 // still taken, scaled down 100 times), for the duration of the test.
 func (r *rig) fast(t *testing.T) {
 	t.Helper()
-	saved := tuning
-	t.Cleanup(func() { tuning = saved })
-	tuning.minInterval = 10 * time.Millisecond
-	tuning.sleep = func(ctx context.Context, d time.Duration) error {
+	r.tune.minInterval = 10 * time.Millisecond
+	r.tune.sleep = func(ctx context.Context, d time.Duration) error {
 		tm := time.NewTimer(d / 100)
 		defer tm.Stop()
 		select {
@@ -119,11 +115,32 @@ func (r *rig) fast(t *testing.T) {
 }
 
 // tuneLedger makes the ledger's file-system calls go through o.
-func (r *rig) tuneLedger(t *testing.T, o ledger.Options) {
-	t.Helper()
-	saved := tuning
-	t.Cleanup(func() { tuning = saved })
-	tuning.ledger = o
+func (r *rig) tuneLedger(o ledger.Options) { r.tune.ledger = o }
+
+// setenv sets one variable of the CLI's environment (not the process's:
+// tests run in parallel).
+func (r *rig) setenv(name, value string) { r.env[name] = value }
+
+// environ is the environment of the binary run as a child process: the
+// process's own without any variable the CLI reads, then the rig's.
+func (r *rig) environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(config.Variables(), name) {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range r.env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// app is the CLI as a run sees it: the rig's environment and knobs.
+func (r *rig) app() *app {
+	env := r.env
+	return &app{lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }, tune: r.tune}
 }
 
 // addSecret registers one more value that must never be printed.
@@ -133,7 +150,7 @@ func (r *rig) addSecret(s string) { r.secrets = append(r.secrets, s) }
 func (r *rig) run(t *testing.T, args ...string) (int, *monitor.Summary, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := cli(context.Background(), append([]string{"run", "--json"}, args...), &stdout, &stderr)
+	code := r.app().cli(context.Background(), append([]string{"run", "--json"}, args...), &stdout, &stderr)
 	r.checkNoSecrets(t, "stdout and stderr", stdout.String()+stderr.String())
 	r.checkDelivered(t)
 	var sum monitor.Summary
@@ -147,7 +164,7 @@ func (r *rig) run(t *testing.T, args ...string) (int, *monitor.Summary, string) 
 func (r *rig) runRaw(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = cli(context.Background(), args, &o, &e)
+	code = r.app().cli(context.Background(), args, &o, &e)
 	r.checkNoSecrets(t, "stdout and stderr", o.String()+e.String())
 	r.checkDelivered(t)
 	return code, o.String(), e.String()
@@ -255,6 +272,6 @@ func (r *rig) proxy(t *testing.T, fault camsFault) func() int {
 		rp.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
-	t.Setenv("CAMS_ENDPOINT", srv.URL)
+	r.setenv("CAMS_ENDPOINT", srv.URL)
 	return func() int { mu.Lock(); defer mu.Unlock(); return resets }
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -20,8 +19,8 @@ import (
 
 // lookupEnv reads a ${VAR} of the rules the way config reads its own
 // variables: without stray whitespace, and empty as unset.
-func lookupEnv(name string) (string, bool) {
-	v, ok := os.LookupEnv(name)
+func (a *app) lookupEnv(name string) (string, bool) {
+	v, ok := a.lookup(name)
 	v = strings.TrimSpace(v)
 	return v, ok && v != ""
 }
@@ -42,7 +41,7 @@ var errNoChannel = errors.New("no channel to notify: set SLACK_WEBHOOK_URL (or S
 // default ones from the environment. Defaults take rules that name no channel
 // and the monitor-health message: the environment's channels when set, else
 // the rules' `defaults.notify`. A dry run swaps every notifier for a console.
-func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) *console.Notifier) (map[string]monitor.Channel, []string, error) {
+func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) *console.Notifier) (map[string]monitor.Channel, []string, error) {
 	// The monitor decides which resolutions are due (per rule and channel);
 	// the notifiers render whatever they are handed.
 	out := map[string]monitor.Channel{}
@@ -50,8 +49,8 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	// Redirects to another host are refused: a webhook's token must not
 	// follow a redirect anywhere else.
 	timeout := webhookTimeout
-	if tuning.webhookTimeout > 0 {
-		timeout = tuning.webhookTimeout
+	if a.tune.webhookTimeout > 0 {
+		timeout = a.tune.webhookTimeout
 	}
 	client := notify.HTTPClient(&http.Client{Timeout: timeout})
 	add := func(name string, n notify.Notifier, err error, sendResolved *bool) error {
@@ -71,10 +70,10 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 		switch c.Type {
 		case "slack":
 			n, err = slack.New(slack.Config{Name: name, WebhookURL: c.WebhookURL, BotToken: c.BotToken,
-				Channel: c.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: tuning.minInterval})
+				Channel: c.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval})
 		case "dingtalk":
 			n, err = dingtalk.New(dingtalk.Config{Name: name, WebhookURL: c.WebhookURL, Secret: c.Secret,
-				AtMobiles: c.AtMobiles, AtUserIDs: c.AtUserIDs, HTTPClient: client, SendResolved: true, MinInterval: tuning.minInterval})
+				AtMobiles: c.AtMobiles, AtUserIDs: c.AtUserIDs, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval})
 		default:
 			err = fmt.Errorf("unknown type %q", c.Type)
 		}
@@ -85,7 +84,7 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	if cfg.SlackWebhookURL != "" || cfg.SlackBotToken != "" {
 		if _, taken := out[envSlack]; !taken {
 			n, err := slack.New(slack.Config{Name: envSlack, WebhookURL: cfg.SlackWebhookURL,
-				BotToken: cfg.SlackBotToken, Channel: cfg.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: tuning.minInterval})
+				BotToken: cfg.SlackBotToken, Channel: cfg.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval})
 			if e := add(envSlack, n, err, nil); e != nil {
 				errs = append(errs, e)
 			}
@@ -95,7 +94,7 @@ func channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) 
 	if cfg.DingTalkWebhookURL != "" {
 		if _, taken := out[envDingTalk]; !taken {
 			n, err := dingtalk.New(dingtalk.Config{Name: envDingTalk, WebhookURL: cfg.DingTalkWebhookURL,
-				Secret: cfg.DingTalkSecret, HTTPClient: client, SendResolved: true, MinInterval: tuning.minInterval})
+				Secret: cfg.DingTalkSecret, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval})
 			if e := add(envDingTalk, n, err, nil); e != nil {
 				errs = append(errs, e)
 			}

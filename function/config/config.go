@@ -1,4 +1,5 @@
-// Package config reads the function's settings from the environment (SPEC §3).
+// Package config reads the function's settings from the environment
+// (docs/configuration.md).
 package config
 
 import (
@@ -7,11 +8,11 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // FC's go1 runtime image may lack a zoneinfo database
-
-	"github.com/kelseyhightower/envconfig"
 
 	"github.com/cams-alert/cams-alert/function/webhook"
 )
@@ -51,6 +52,15 @@ type Config struct {
 
 	Timezone string `envconfig:"TIMEZONE" default:"Asia/Shanghai"`
 
+	// MessageLocale is the language of the messages: en or zh-CN.
+	MessageLocale string `envconfig:"MESSAGE_LOCALE" default:"en"`
+	// ActionURL is where chat buttons post their actions (unset: messages
+	// carry no actions); ActionSecret signs them.
+	ActionURL    string `envconfig:"ACTION_URL"`
+	ActionSecret string `envconfig:"ACTION_SECRET"`
+	// SlackSigningSecret checks that an action came from Slack.
+	SlackSigningSecret string `envconfig:"SLACK_SIGNING_SECRET"`
+
 	// Location is Timezone, loaded.
 	Location *time.Location `ignored:"true"`
 }
@@ -71,35 +81,73 @@ func Variables() []string {
 var Secrets = []string{
 	"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
 	"SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "DINGTALK_WEBHOOK_URL", "DINGTALK_SECRET",
+	"ACTION_SECRET", "SLACK_SIGNING_SECRET",
 }
 
-// Load reads and checks the configuration. Every problem is reported at once;
-// an error never contains a secret's value.
-func Load() (*Config, error) {
-	// An empty variable means "not set": s.yaml and shells pass empty
-	// values for options left out, and those must get the defaults. A
-	// value pasted with a stray space or newline is read without it.
-	for _, name := range Variables() {
-		v, ok := os.LookupEnv(name)
-		switch t := strings.TrimSpace(v); {
-		case ok && t == "":
-			os.Unsetenv(name)
-		case t != v:
-			os.Setenv(name, t)
+// Locales are the values MESSAGE_LOCALE takes.
+var Locales = []string{"en", "zh-CN"}
+
+// MinActionSecret is the shortest ACTION_SECRET accepted: it signs action
+// tokens, and a short one can be guessed.
+const MinActionSecret = 32
+
+// Load reads and checks the configuration from lookup (os.LookupEnv in
+// production; tests pass their own, so they never touch the process's
+// environment). An empty variable means "not set": s.yaml and shells pass
+// empty values for options left out, and those get the defaults. A value
+// pasted with a stray space or newline is read without it. Every problem is
+// reported at once; an error never contains a secret's value.
+func Load(lookup func(string) (string, bool)) (*Config, error) {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	t := v.Type()
+	var errs []error
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("envconfig")
+		if name == "" {
+			continue
+		}
+		raw, ok := lookup(name)
+		raw = strings.TrimSpace(raw)
+		if !ok || raw == "" {
+			raw = f.Tag.Get("default")
+		}
+		if err := set(v.Field(i), raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s: cannot read %q as %s", name, raw, f.Type))
 		}
 	}
-	var c Config
-	if err := envconfig.Process("", &c); err != nil {
-		var pe *envconfig.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s: cannot read %q as %s", pe.KeyName, pe.Value, pe.TypeName)
-		}
-		return nil, fmt.Errorf("configuration: %w", err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// set stores raw in a field of one of the kinds Config uses.
+func set(f reflect.Value, raw string) error {
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(raw)
+	case reflect.Int:
+		if raw == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(n))
+	case reflect.Slice: // []string, comma-separated
+		if raw != "" {
+			f.Set(reflect.ValueOf(strings.Split(raw, ",")))
+		}
+	default:
+		return fmt.Errorf("unsupported kind %s", f.Kind())
+	}
+	return nil
 }
 
 func (c *Config) check() error {
@@ -166,7 +214,36 @@ func (c *Config) check() error {
 		bad("TIMEZONE", "unknown time zone %q", c.Timezone)
 	}
 	c.Location = loc
+	if !slices.Contains(Locales, c.MessageLocale) {
+		bad("MESSAGE_LOCALE", "must be one of %s, got %q", strings.Join(Locales, ", "), c.MessageLocale)
+	}
+	errs = append(errs, c.checkActions()...)
 	return errors.Join(errs...)
+}
+
+// checkActions checks the action settings. Secrets are never echoed, not
+// even their length.
+func (c *Config) checkActions() []error {
+	var errs []error
+	if c.ActionURL != "" {
+		u, err := url.Parse(c.ActionURL)
+		switch {
+		case err != nil || u.Host == "":
+			errs = append(errs, errors.New("ACTION_URL: must be an https URL such as https://example.com/cams-alert/action"))
+		case u.User != nil:
+			errs = append(errs, errors.New("ACTION_URL: must not carry a user or password"))
+		case u.Scheme == "http" && webhook.IsLoopback(u.Hostname()):
+		case u.Scheme != "https":
+			errs = append(errs, fmt.Errorf("ACTION_URL: must use https (http is allowed only for loopback test servers), got %s://%s", u.Scheme, u.Host))
+		}
+		if c.ActionSecret == "" {
+			errs = append(errs, errors.New("ACTION_SECRET: is required with ACTION_URL (it signs the actions)"))
+		}
+	}
+	if c.ActionSecret != "" && len(c.ActionSecret) < MinActionSecret {
+		errs = append(errs, fmt.Errorf("ACTION_SECRET: must be at least %d characters", MinActionSecret))
+	}
+	return errs
 }
 
 // redactPath shows that an endpoint had a path without echoing it: a path

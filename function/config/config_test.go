@@ -1,37 +1,38 @@
 package config
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 )
 
-// clearEnv blanks every variable so the host's environment cannot leak in.
-func clearEnv(t *testing.T) {
-	for _, v := range Variables() {
-		t.Setenv(v, "")
-	}
+// env is an environment of exactly these variables: the process's own
+// never leaks in, and tests run in parallel.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
 func TestLoadDefaults(t *testing.T) {
-	clearEnv(t)
-	// t.Setenv("X", "") leaves X set (to empty), which envconfig treats as
-	// a value; defaults apply only to unset variables, so unset them here.
-	for _, v := range []string{"CAMS_ENDPOINT", "CAMS_REGION", "CAMS_QPS", "RULES_PATH", "STATE_DIR", "TIMEZONE"} {
-		unset(t, v)
-	}
-	c, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Endpoint != DefaultEndpoint || c.Region != "ap-southeast-1" || c.QPS != 40 ||
-		c.RulesPath != "rules" || c.StateDir != ".state" || c.Location.String() != "Asia/Shanghai" {
-		t.Errorf("defaults: %+v", c)
+	t.Parallel()
+	// Empty means unset: both get the defaults.
+	for _, e := range []map[string]string{nil, {"CAMS_QPS": "", "TIMEZONE": "", "MESSAGE_LOCALE": " "}} {
+		c, err := Load(env(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Endpoint != DefaultEndpoint || c.Region != "ap-southeast-1" || c.QPS != 40 ||
+			c.RulesPath != "rules" || c.StateDir != ".state" || c.Location.String() != "Asia/Shanghai" ||
+			c.MessageLocale != "en" || c.ActionURL != "" {
+			t.Errorf("defaults: %+v", c)
+		}
 	}
 }
 
 func TestLoadErrors(t *testing.T) {
+	t.Parallel()
 	const secret = "hooks-secret-T0KEN-123"
+	const longSecret = "action-SECRET-0123456789abcdef-0123456789"
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -54,20 +55,21 @@ func TestLoadErrors(t *testing.T) {
 		{"ding secret without url", map[string]string{"DINGTALK_SECRET": secret}, []string{"DINGTALK_SECRET", "DINGTALK_WEBHOOK_URL"}},
 		{"lookback negative", map[string]string{"CAMS_LOOKBACK_DAYS": "-1"}, []string{"CAMS_LOOKBACK_DAYS"}},
 		{"two problems at once", map[string]string{"CAMS_QPS": "99", "TIMEZONE": "Nowhere"}, []string{"CAMS_QPS", "TIMEZONE"}},
+		{"unknown locale", map[string]string{"MESSAGE_LOCALE": "fr"}, []string{"MESSAGE_LOCALE", "en, zh-CN", `"fr"`}},
+		{"locale in the wrong case", map[string]string{"MESSAGE_LOCALE": "zh-cn"}, []string{"MESSAGE_LOCALE"}},
+		{"action url over http", map[string]string{"ACTION_URL": "http://actions.example.com/a", "ACTION_SECRET": longSecret},
+			[]string{"ACTION_URL", "https"}},
+		{"action url not a url", map[string]string{"ACTION_URL": "actions", "ACTION_SECRET": longSecret}, []string{"ACTION_URL", "https URL"}},
+		{"action url with a password", map[string]string{"ACTION_URL": "https://u:" + secret + "@actions.example.com/", "ACTION_SECRET": longSecret},
+			[]string{"ACTION_URL", "password"}},
+		{"action url without its secret", map[string]string{"ACTION_URL": "https://actions.example.com/a"}, []string{"ACTION_SECRET", "required"}},
+		{"action secret too short", map[string]string{"ACTION_URL": "https://actions.example.com/a", "ACTION_SECRET": secret},
+			[]string{"ACTION_SECRET", "at least 32"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			clearEnv(t)
-			unset(t, "CAMS_ENDPOINT")
-			unset(t, "CAMS_QPS")
-			unset(t, "TIMEZONE")
-			unset(t, "CAMS_REGION")
-			unset(t, "RULES_PATH")
-			unset(t, "STATE_DIR")
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			_, err := Load()
+			t.Parallel()
+			_, err := Load(env(tc.env))
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -76,7 +78,7 @@ func TestLoadErrors(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), secret) {
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), longSecret) {
 				t.Errorf("error leaks a secret: %q", err)
 			}
 		})
@@ -84,9 +86,10 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestVariablesListsEveryField(t *testing.T) {
+	t.Parallel()
 	vars := Variables()
-	if len(vars) != 18 {
-		t.Errorf("Variables() = %d names %v, want 18", len(vars), vars)
+	if len(vars) != 22 {
+		t.Errorf("Variables() = %d names %v, want 22", len(vars), vars)
 	}
 	for _, s := range Secrets {
 		found := false
@@ -101,18 +104,47 @@ func TestVariablesListsEveryField(t *testing.T) {
 
 // A value pasted with a stray space or a trailing newline is read without it.
 func TestLoadTrimsValues(t *testing.T) {
-	clearEnv(t)
-	for _, v := range []string{"CAMS_ENDPOINT", "CAMS_REGION", "RULES_PATH", "STATE_DIR", "TIMEZONE"} {
-		unset(t, v)
-	}
-	t.Setenv("CAMS_QPS", " 5 ")
-	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/x\n")
-	c, err := Load()
+	t.Parallel()
+	c, err := Load(env(map[string]string{"CAMS_QPS": " 5 ", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x\n"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.QPS != 5 || c.SlackWebhookURL != "https://hooks.slack.com/services/T0/B0/x" {
 		t.Errorf("QPS %d, webhook %q", c.QPS, c.SlackWebhookURL)
+	}
+}
+
+// The action settings others build on: accepted as given, the secrets
+// kept exactly (never trimmed inside), loopback http allowed for tests.
+func TestLoadActions(t *testing.T) {
+	t.Parallel()
+	const secret = "0123456789abcdef0123456789abcdef"
+	cases := []map[string]string{
+		{"ACTION_URL": "https://actions.example.com/cams-alert", "ACTION_SECRET": secret, "MESSAGE_LOCALE": "zh-CN",
+			"SLACK_SIGNING_SECRET": "slack-signing"},
+		{"ACTION_URL": "http://127.0.0.1:8080/action", "ACTION_SECRET": secret + "x"},
+	}
+	for _, m := range cases {
+		c, err := Load(env(m))
+		if err != nil {
+			t.Fatalf("%v: %v", m["ACTION_URL"], err)
+		}
+		if c.ActionURL != m["ACTION_URL"] || c.ActionSecret != m["ACTION_SECRET"] ||
+			c.SlackSigningSecret != m["SLACK_SIGNING_SECRET"] || m["MESSAGE_LOCALE"] != "" && c.MessageLocale != m["MESSAGE_LOCALE"] {
+			t.Errorf("got %+v", c)
+		}
+	}
+}
+
+// Load reads nothing but its lookup: the process's environment stays as
+// it was (validate and tests depend on it).
+func TestLoadLeavesTheEnvironment(t *testing.T) {
+	t.Setenv("CAMS_QPS", " 7 ")
+	if _, err := Load(env(map[string]string{"CAMS_QPS": " 5 "})); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := os.LookupEnv("CAMS_QPS"); v != " 7 " {
+		t.Errorf("CAMS_QPS = %q: Load changed the environment", v)
 	}
 }
 

@@ -100,10 +100,7 @@ func TestRenderedConfigLoads(t *testing.T) {
 // credentials empty).
 func loadConfig(t *testing.T, env map[string]string) *config.Config {
 	t.Helper()
-	for _, name := range config.Variables() {
-		t.Setenv(name, env[name])
-	}
-	c, err := config.Load()
+	c, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("config.Load with s.yaml's values: %v", err)
 	}
