@@ -14,6 +14,7 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/cams"
 	"github.com/cams-alert/cams-alert/function/config"
 	"github.com/cams-alert/cams-alert/function/ledger"
@@ -336,7 +337,7 @@ func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 		switch {
 		case a.Silenced != "":
 			silenced++
-		case a.State == "firing":
+		case a.State == alert.Firing:
 			firing++
 		default:
 			resolved++

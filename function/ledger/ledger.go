@@ -51,10 +51,11 @@ const FileName = "ledger.json"
 // Open accepts.
 const Version = 1
 
-// Transitions recorded in the ledger.
+// Transitions recorded in the ledger: an alert's state (alert.Firing,
+// alert.Resolved), a reminder, or a health message.
 const (
-	Firing   = "firing"
-	Resolved = "resolved"
+	Firing   = alert.Firing
+	Resolved = alert.Resolved
 	Repeat   = "repeat"
 	Health   = "health"
 )

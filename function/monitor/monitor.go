@@ -32,6 +32,11 @@ type Deps struct {
 	// not bound the rate limit).
 	Workers int
 	Log     *slog.Logger
+	// Evaluate evaluates the rules on one series and reports the rules
+	// that could not be evaluated (nil: Rules.Evaluate, which reports
+	// none). The seam for an evaluator that tells its run-time failures
+	// instead of not firing.
+	Evaluate func(s *metrics.Series, w metrics.Window) ([]rules.Result, []RuleFailure)
 }
 
 // Options are the per-run settings.
@@ -63,9 +68,11 @@ type Result struct {
 	Silenced string // silence reason, empty when not silenced
 }
 
-// Error is a template that could not be checked.
+// Error is a template that could not be checked, or a rule that could not
+// be evaluated (Rule names it).
 type Error struct {
 	Template string `json:"template"`
+	Rule     string `json:"rule,omitempty"`
 	Code     string `json:"code"`
 	Message  string `json:"message"`
 }
@@ -121,10 +128,12 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 	// from the first template that has data.
 	var periodOnce sync.Once
 	setPeriod := func(w metrics.Window) { periodOnce.Do(func() { ev.Period = w }) }
+	var failures ruleFailures
 
 	unchecked := fetchAll(fctx, d, templates, func(code string) ([]Result, bool, error) {
-		return checkTemplate(fctx, d, queries, grans, code, loc, opt.At, setPeriod)
+		return checkTemplate(fctx, d, queries, grans, code, loc, opt.At, setPeriod, failures.add)
 	}, ev, log)
+	ev.Errors = append(ev.Errors, failures.errors(log)...)
 	if len(unchecked) > 0 {
 		log.Warn("run time budget exhausted: templates left unchecked", "unchecked", len(unchecked),
 			"checked", ev.Templates, "of", len(templates))
@@ -226,7 +235,13 @@ func fetchAll(fctx context.Context, d *Deps, templates []string, check func(code
 // evaluates it; nothing of its history outlives this call.
 func checkTemplate(ctx context.Context, d *Deps, queries map[metrics.Granularity]cams.Query,
 	grans []metrics.Granularity, code string, loc *time.Location, at time.Time,
-	setPeriod func(metrics.Window)) (out []Result, empty bool, err error) {
+	setPeriod func(metrics.Window), failed func(RuleFailure)) (out []Result, empty bool, err error) {
+	evaluate := d.Evaluate
+	if evaluate == nil {
+		evaluate = func(s *metrics.Series, w metrics.Window) ([]rules.Result, []RuleFailure) {
+			return d.Rules.Evaluate(s, w), nil
+		}
+	}
 	empty = true
 	for gi, g := range grans {
 		q := queries[g]
@@ -244,8 +259,13 @@ func checkTemplate(ctx context.Context, d *Deps, queries map[metrics.Granularity
 			setPeriod(w)
 		}
 		for _, s := range series {
-			for _, r := range d.Rules.Evaluate(s, w) {
+			rs, fails := evaluate(s, w)
+			for _, r := range rs {
 				out = append(out, Result{Result: r})
+			}
+			for _, f := range fails {
+				f.Template = code
+				failed(f)
 			}
 		}
 	}
@@ -366,6 +386,9 @@ func clean(f float64) float64 {
 
 // String describes an error for logs and health messages.
 func (e Error) String() string {
+	if e.Rule != "" {
+		return fmt.Sprintf("rule %s: %s: %s", e.Rule, e.Code, e.Message)
+	}
 	if e.Template == "" {
 		return fmt.Sprintf("%s: %s", e.Code, e.Message)
 	}
