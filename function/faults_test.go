@@ -259,6 +259,7 @@ func TestCAMSFaults(t *testing.T) {
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRig(t)
 			r.fast(t)
 			c.setup(t, r)
@@ -359,6 +360,7 @@ func TestWebhookFaults(t *testing.T) {
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRig(t)
 			r.fast(t)
 			c.setup(t, r)
@@ -424,6 +426,7 @@ func TestWebhookFaults(t *testing.T) {
 func TestStateDirFaults(t *testing.T) {
 	t.Parallel()
 	t.Run("STATE_DIR under a regular file", func(t *testing.T) {
+		t.Parallel()
 		// As root, permissions do not stop writes: a STATE_DIR whose parent
 		// is a file cannot be created by anyone.
 		r := newRig(t)
@@ -435,12 +438,14 @@ func TestStateDirFaults(t *testing.T) {
 		unwritableLedger(t, r)
 	})
 	t.Run("read-only mount", func(t *testing.T) {
+		t.Parallel()
 		dir := mountTmpfs(t, "ro,size=64k")
 		r := newRig(t)
 		r.setenv("STATE_DIR", dir)
 		unwritableLedger(t, r)
 	})
 	t.Run("full disk", func(t *testing.T) {
+		t.Parallel()
 		dir := mountTmpfs(t, "size=64k")
 		fill(t, dir)
 		r := newRig(t)
@@ -448,6 +453,7 @@ func TestStateDirFaults(t *testing.T) {
 		unwritableLedger(t, r)
 	})
 	t.Run("corrupt ledger", func(t *testing.T) {
+		t.Parallel()
 		// The ledger file is garbage: it is kept aside (not deleted), the
 		// run starts from an empty ledger and sends (the alerts may be
 		// repeated once), and the health message says so. Exit 0.
@@ -469,6 +475,7 @@ func TestStateDirFaults(t *testing.T) {
 		}
 	})
 	t.Run("ledger locked by another run", func(t *testing.T) {
+		t.Parallel()
 		// Another run holds the lock: this one evaluates, reports, sends
 		// nothing (the other run is sending) and exits 1; the summary is
 		// still printed. Nothing is lost: the next run sends what is due.
@@ -527,6 +534,7 @@ func heldBack(t *testing.T, r *rig, sum *monitor.Summary, stderr string, n int) 
 func TestUnwritableLedgerNeverResends(t *testing.T) {
 	t.Parallel()
 	t.Run("read-only bind mount", func(t *testing.T) {
+		t.Parallel()
 		r := newRig(t)
 		code, sum, _ := r.run(t, "--at", sampleAt)
 		if code != exitOK || sum.Notifications.Sent != 8 {
@@ -555,6 +563,7 @@ func TestUnwritableLedgerNeverResends(t *testing.T) {
 		}
 	})
 	t.Run("ledger.json is a directory", func(t *testing.T) {
+		t.Parallel()
 		r := newRig(t)
 		if err := os.Mkdir(filepath.Join(r.state, ledger.FileName), 0o755); err != nil {
 			t.Fatal(err)
@@ -566,6 +575,7 @@ func TestUnwritableLedgerNeverResends(t *testing.T) {
 		}
 	})
 	t.Run("disk fails mid-run (injected)", func(t *testing.T) {
+		t.Parallel()
 		// The first temp files (the probe, the write-ahead save) work; then
 		// the disk fails: DingTalk's digest went out but cannot be marked
 		// sent, and Slack's is held back.
@@ -707,6 +717,7 @@ func TestWebhookMustBeHTTPS(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRig(t)
 			r.setenv(c.env, c.value)
 			r.addSecret(c.value)
@@ -894,6 +905,7 @@ func TestSummaryCannotReadEnvironment(t *testing.T) {
 	t.Parallel()
 	for _, summary := range []string{`{{env "INJ_SECRET"}}`, `{{getenv "INJ_SECRET"}}`, `{{readFile "/etc/passwd"}}`, `{{expandenv "$INJ_SECRET"}}`} {
 		t.Run(summary, func(t *testing.T) {
+			t.Parallel()
 			r := newRig(t)
 			r.setenv("INJ_SECRET", "ENVsecretNOTforSummaries-0d3e")
 			r.addSecret("ENVsecretNOTforSummaries-0d3e")
