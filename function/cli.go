@@ -351,10 +351,17 @@ func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 		if n := s.Notifications.HealthPending; n > 0 {
 			fmt.Fprintf(w, "; %d health message(s) pending", n)
 		}
+		if n := s.Notifications.HeldBack; n > 0 {
+			fmt.Fprintf(w, "; %d held back (the ledger cannot record them)", n)
+		}
 		fmt.Fprintln(w)
 	}
 	for _, e := range s.Errors {
-		fmt.Fprintf(w, "not checked: %s\n", e.String())
+		label := "not checked"
+		if e.Rule != "" || e.Code == monitor.CodeLedgerUnwritable {
+			label = "error"
+		}
+		fmt.Fprintf(w, "%s: %s\n", label, e.String())
 	}
 }
 

@@ -68,7 +68,7 @@ func openLedger(dl *Delivery, now time.Time, log *slog.Logger) (Ledger, func(), 
 	if l != nil {
 		return l, unlock, corrupt(err, log), nil
 	}
-	werr := fmt.Errorf("STATE_DIR cannot be written: %w", err)
+	werr := fmt.Errorf("STATE_DIR cannot be used: %w", err)
 	if ro, rerr := ledger.OpenReadOnly(dl.StateDir); ro != nil && rerr == nil {
 		return unwritable{ro, werr}, unlock, nil, nil
 	}
