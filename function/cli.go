@@ -23,7 +23,7 @@ import (
 	"github.com/cams-alert/cams-alert/function/rules"
 )
 
-// Exit codes of SPEC §4.
+// Exit codes (docs/operations.md).
 const (
 	exitOK     = 0
 	exitFailed = 1 // a template not checked, or a notification undelivered

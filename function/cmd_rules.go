@@ -20,7 +20,7 @@ import (
 // defaultRuleTests is what `test` runs without arguments.
 const defaultRuleTests = "testdata/rules/*_test.yaml"
 
-// cmdTest runs rule unit tests (SPEC §7): exit 0 when all pass, 1 on any
+// cmdTest runs rule unit tests (docs/rules.md): exit 0 when all pass, 1 on any
 // failure (a failing expectation, a bad test file, rules that do not load),
 // 2 on bad flags.
 func cmdTest(args []string, stdout, stderr io.Writer) int {

@@ -166,7 +166,7 @@ func TestCmdValidate(t *testing.T) {
 		code  int
 		wants []string
 	}{
-		{"SPEC example: ok with warnings",
+		{"the documented example: ok with warnings",
 			map[string]string{"RULES_PATH": rulesFile, "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x",
 				"DINGTALK_WEBHOOK_URL": "https://oapi.dingtalk.com/robot/send?access_token=x", "DINGTALK_SECRET": "SECx"},
 			exitOK, []string{rulesFile + ":21:5: warning: rule read-rate-drop: threshold is not used by condition drop; ignored",

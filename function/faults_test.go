@@ -7,6 +7,7 @@ package main
 // run also checks that no secret shows anywhere (see rig.run).
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -560,6 +561,15 @@ func TestUnwritableLedgerNeverResends(t *testing.T) {
 			if !strings.Contains(r.slack.Messages()[len(r.slack.Messages())-1].BlockText(), "Ledger.Unwritable") {
 				t.Errorf("run %d: the health message does not name the ledger", i+2)
 			}
+		}
+		// The FC handler: no error, so FC does not retry (a retry could
+		// record nothing either), and no alert went out.
+		before := len(r.slack.Messages())
+		if sum, err := r.app().handle(context.Background(), timer(sampleAt)); err != nil || sum.Notifications.Sent != 0 {
+			t.Errorf("FC handler: %v, %+v; want no error (no FC retry) and nothing sent", err, sum)
+		}
+		if got := len(r.slack.Messages()) - before; got != 1 {
+			t.Errorf("FC invocation: %d Slack messages, want the health message", got)
 		}
 	})
 	t.Run("ledger.json is a directory", func(t *testing.T) {

@@ -1,6 +1,6 @@
 package main
 
-// Process-level tests of the alert lifecycle (SPEC §6): crashes between a
+// Process-level tests of the alert lifecycle (docs/operations.md): crashes between a
 // post and the ledger write, FC retries, reruns, reminders, pending
 // notifications and the exit status, through the CLI and the FC handler.
 
