@@ -224,17 +224,24 @@ func (w Window) String() string {
 	return fmt.Sprintf("%s–%s", w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
 }
 
-// Grid is the bucket layout of a granularity: buckets of Step length whose
-// starts are Offset past a multiple of Step since the Unix epoch. It is
-// learned from the data (never assumed: a DAILY bucket starts at whatever
-// midnight the API uses), falling back to midnight in a given zone.
+// Grid is the bucket layout of a granularity. Learned from the data, it is
+// buckets of Step length whose starts are Offset past a multiple of Step since
+// the Unix epoch (never assumed: a DAILY bucket starts at whatever midnight the
+// API uses). Without data it follows the wall clock of Loc instead: local
+// midnights for DAILY, local :00 and :30 for HALF_HOUR. A zone's offset is not
+// fixed (daylight saving; Asia/Singapore was UTC+7:30 in 1970), so no single
+// Offset can stand for it.
 type Grid struct {
 	Step   time.Duration
 	Offset time.Duration
+	// Loc, when set, puts the boundaries on Loc's wall clock; Offset is
+	// then unused.
+	Loc *time.Location
 }
 
 // GridFor learns the grid of granularity g from the series' buckets: the most
-// common Start offset. With no data it falls back to midnight in loc.
+// common Start offset (ties go to the smaller). With no data it falls back to
+// the wall clock of loc (UTC when nil).
 func GridFor(g Granularity, loc *time.Location, series ...*Series) Grid {
 	step := g.Step()
 	counts := map[time.Duration]int{}
@@ -252,8 +259,7 @@ func GridFor(g Granularity, loc *time.Location, series ...*Series) Grid {
 		if loc == nil {
 			loc = time.UTC
 		}
-		_, zoneOff := time.Unix(0, 0).In(loc).Zone()
-		best = offset(time.Unix(0, 0).Add(-time.Duration(zoneOff)*time.Second), step)
+		return Grid{Step: step, Loc: loc}
 	}
 	return Grid{Step: step, Offset: best}
 }
@@ -268,12 +274,19 @@ func offset(t time.Time, step time.Duration) time.Duration {
 
 // Latest returns the latest complete bucket that ends at or before at.
 func (g Grid) Latest(at time.Time) Window {
+	if g.Loc != nil {
+		end := g.localFloor(at)
+		return Window{Start: g.localBack(end, 1), End: end}
+	}
 	end := g.floor(at)
 	return Window{Start: end.Add(-g.Step), End: end}
 }
 
 // Back returns the window n buckets before w.
 func (g Grid) Back(w Window, n int) Window {
+	if g.Loc != nil {
+		return Window{Start: g.localBack(w.Start, n), End: g.localBack(w.End, n)}
+	}
 	d := time.Duration(n) * g.Step
 	return Window{Start: w.Start.Add(-d), End: w.End.Add(-d)}
 }
@@ -286,4 +299,37 @@ func (g Grid) floor(t time.Time) time.Time {
 		q--
 	}
 	return time.UnixMilli(q*step + g.Offset.Milliseconds()).UTC()
+}
+
+// localFloor is the last boundary at or before t on Loc's wall clock.
+func (g Grid) localFloor(t time.Time) time.Time {
+	if g.Step < 24*time.Hour {
+		// The local half hours are those of t's own offset: a zone with a
+		// +5:45 offset has them at :15 and :45 UTC.
+		_, off := t.In(g.Loc).Zone()
+		shift := time.Duration(off) * time.Second
+		return Grid{Step: g.Step, Offset: offset(time.Unix(0, 0).Add(-shift), g.Step)}.floor(t)
+	}
+	return dayStart(t.In(g.Loc), 0)
+}
+
+// localBack moves the boundary b back n buckets on Loc's wall clock.
+func (g Grid) localBack(b time.Time, n int) time.Time {
+	if g.Step < 24*time.Hour {
+		return b.Add(-time.Duration(n) * g.Step)
+	}
+	return dayStart(b.In(g.Loc), -n)
+}
+
+// dayStart is the first instant of the local day that comes days after d's
+// date, in d's zone. Where a zone skips midnight (America/Santiago jumps from
+// 00:00 to 01:00), that day starts at the jump.
+func dayStart(d time.Time, days int) time.Time {
+	y, m, dd := d.Date()
+	start := time.Date(y, m, dd+days, 0, 0, 0, 0, d.Location())
+	want := time.Date(y, m, dd+days, 0, 0, 0, 0, time.UTC)
+	if sy, sm, sd := start.Date(); time.Date(sy, sm, sd, 0, 0, 0, 0, time.UTC).Before(want) {
+		_, start = start.ZoneBounds()
+	}
+	return start.UTC()
 }
