@@ -2,6 +2,9 @@ package quality
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -61,16 +64,68 @@ func TestExpectedZ(t *testing.T) {
 	}
 }
 
+// TestGenerateIsDeterministic: one seed gives the same data and the same
+// report, compared by content (a SHA-256 of each), never by counts alone; the
+// data is not empty; and another seed gives other data and another report, so
+// the hashes do see a difference.
 func TestGenerateIsDeterministic(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RulesPath = "../../rules"
 	cfg.Templates = 100
-	a, err := Run(cfg, 3)
+	a, b, other := runDigest(t, cfg, 3), runDigest(t, cfg, 3), runDigest(t, cfg, 4)
+	if a.data != b.data {
+		t.Errorf("seed 3 generated different data: %s vs %s", a.data, b.data)
+	}
+	if a.report != b.report {
+		t.Errorf("seed 3 gave different reports: %s vs %s", a.report, b.report)
+	}
+	if a.data == other.data {
+		t.Errorf("seeds 3 and 4 generated the same data (%s)", a.data)
+	}
+	if a.report == other.report {
+		t.Errorf("seeds 3 and 4 gave the same report (%s)", a.report)
+	}
+}
+
+type digest struct{ data, report string }
+
+// runDigest runs one seed and hashes what it generated and what it reported,
+// after checking there is something to hash: every series sends, and the
+// report has incidents and alerts.
+func runDigest(t *testing.T, cfg Config, seed uint64) digest {
+	t.Helper()
+	ds := sim.Generate(seed, simOptions(cfg))
+	if len(ds.Series) != cfg.Templates {
+		t.Fatalf("seed %d: %d series, want %d", seed, len(ds.Series), cfg.Templates)
+	}
+	for _, s := range ds.Series {
+		var sent int64
+		for _, p := range s.Periods {
+			sent += p.Sent
+		}
+		if len(s.Periods) == 0 || sent == 0 {
+			t.Fatalf("seed %d: series %s is empty (%d periods, %d sent)", seed, s.Key, len(s.Periods), sent)
+		}
+	}
+	data, err := json.Marshal(ds)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := Run(cfg, 3)
-	if len(a.Alerts) != len(b.Alerts) || len(a.Incidents) != len(b.Incidents) || a.Recall() != b.Recall() {
-		t.Error("the same seed gave different results")
+	rep, err := Run(cfg, seed)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if len(rep.Incidents) == 0 || len(rep.Alerts) == 0 {
+		t.Fatalf("seed %d: %d incidents, %d alerts: nothing to compare", seed, len(rep.Incidents), len(rep.Alerts))
+	}
+	h := sha256.New()
+	// fmt prints maps in key order, and every incident by value.
+	fmt.Fprintf(h, "%d %d %v %v %d\n", rep.Series, rep.TemplateDays, rep.TemplateDaysBy, rep.TemplateDaysPattern, rep.Evaluations)
+	for _, in := range rep.Incidents {
+		fmt.Fprintf(h, "%+v\n", *in)
+	}
+	for _, a := range rep.Alerts {
+		fmt.Fprintf(h, "%+v\n", a)
+	}
+	return digest{data: fmt.Sprintf("%x", sha256.Sum256(data)), report: fmt.Sprintf("%x", h.Sum(nil))}
 }
