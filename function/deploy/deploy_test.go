@@ -2,8 +2,11 @@ package deploy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -450,19 +453,32 @@ func schemaPath() string {
 	return filepath.Join(repoRoot, "deploy", "fc3-schema.json")
 }
 
-// TestSchemaCopyCurrent: where the team's reference copy of the schema sits
-// beside the clone, deploy/fc3-schema.json is that file, byte for byte.
+// fc3SchemaSHA256 is the SHA-256 of deploy/fc3-schema.json as copied from the
+// team's reference (the fc3 component's schema for props). Updating the copy
+// means updating this line too, on purpose: `sha256sum deploy/fc3-schema.json`.
+const fc3SchemaSHA256 = "898f3c98627525d28323fe8bd575c64c8d91c2324b1ad448882e5a9487b7ed15"
+
+// TestSchemaCopyCurrent: deploy/fc3-schema.json is the copy recorded above,
+// byte for byte, so a clean clone (CI) validates s.yaml against a known
+// schema; and where the team's reference sits beside the clone, the copy is
+// that file.
 func TestSchemaCopyCurrent(t *testing.T) {
-	ref, err := os.ReadFile(filepath.Join(repoRoot, "..", "shared", "reference", "fc3-schema.json"))
-	if err != nil {
-		t.Skipf("no reference schema beside the clone: %v", err)
-	}
 	own, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "fc3-schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := fmt.Sprintf("%x", sha256.Sum256(own)); got != fc3SchemaSHA256 {
+		t.Errorf("deploy/fc3-schema.json has SHA-256 %s, not the recorded copy's %s: restore it, or record the new copy in fc3SchemaSHA256", got, fc3SchemaSHA256)
+	}
+	ref, err := os.ReadFile(filepath.Join(repoRoot, "..", "shared", "reference", "fc3-schema.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return // a clone without the team's reference beside it: the checksum above is the check
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(ref, own) {
-		t.Error("deploy/fc3-schema.json differs from ../shared/reference/fc3-schema.json: copy it again")
+		t.Error("deploy/fc3-schema.json differs from ../shared/reference/fc3-schema.json: copy it again and record its SHA-256")
 	}
 }
 
