@@ -3,13 +3,16 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/metrics"
+	"github.com/cams-alert/cams-alert/function/yamldiag"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
@@ -17,11 +20,36 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var ruleFields = []string{
-	"name", "metric", "condition", "expr", "by", "baseline", "baseline_stat", "threshold",
-	"min_delivered", "min_sent", "min_expected", "confidence", "for", "granularity",
-	"severity", "match", "button", "notify", "summary", "repeat_every", "send_resolved",
+// ruleSpec is a rule as written. Fields whose YAML may take several forms
+// (by: 30% or 0.1; baseline: 14 or 7d; threshold: 0.2 or "20%") stay nodes
+// and are read by the rule's condition.
+type ruleSpec struct {
+	Name         string     `yaml:"name"`
+	Metric       string     `yaml:"metric"`
+	Condition    string     `yaml:"condition"`
+	Expr         string     `yaml:"expr"`
+	By           *yaml.Node `yaml:"by"`
+	Baseline     *yaml.Node `yaml:"baseline"`
+	BaselineStat string     `yaml:"baseline_stat"`
+	Threshold    *yaml.Node `yaml:"threshold"`
+	MinDelivered int64      `yaml:"min_delivered"`
+	MinSent      int64      `yaml:"min_sent"`
+	MinExpected  float64    `yaml:"min_expected"`
+	Confidence   float64    `yaml:"confidence"`
+	For          int64      `yaml:"for"`
+	Granularity  string     `yaml:"granularity"`
+	Severity     string     `yaml:"severity"`
+	Match        *yaml.Node `yaml:"match"`
+	Button       string     `yaml:"button"`
+	Notify       []string   `yaml:"notify"`
+	Summary      string     `yaml:"summary"`
+	RepeatEvery  *yaml.Node `yaml:"repeat_every"`
+	SendResolved bool       `yaml:"send_resolved"`
 }
+
+var ruleFields = yamldiag.FieldNames(ruleSpec{})
+
+var severities = alert.Severities
 
 // commonFields make sense for every condition.
 var commonFields = []string{"name", "condition", "expr", "for", "granularity", "severity", "match", "notify", "summary", "repeat_every", "send_resolved"}
@@ -36,6 +64,10 @@ var condFields = map[string][]string{
 	Absent: {"baseline", "min_sent"},
 	Expr:   {"metric", "baseline", "baseline_stat", "button", "min_delivered", "min_sent"},
 }
+
+// condOnly are read only once the condition is known: with a missing or
+// unknown condition they are not checked at all.
+var condOnly = []string{"threshold", "by", "min_expected", "confidence", "expr", "baseline", "baseline_stat"}
 
 var ruleNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
@@ -53,12 +85,11 @@ const (
 )
 
 func (l *loader) rulesList(n *yaml.Node) {
-	if isNull(n) {
+	if yamldiag.IsNull(n) {
 		return
 	}
-	seq := resolve(n)
-	if seq.Kind != yaml.SequenceNode {
-		l.errAt(n, "rules: want a list, got %s", kindOf(n))
+	seq, ok := l.rep.Sequence(n, "rules")
+	if !ok {
 		return
 	}
 	for i, it := range seq.Content {
@@ -66,402 +97,424 @@ func (l *loader) rulesList(n *yaml.Node) {
 	}
 }
 
+// ruleReader validates one rule: the spec as decoded, fs where each field
+// was written, and the Rule being built.
+type ruleReader struct {
+	l     *loader
+	m     *yaml.Node
+	fs    *yamldiag.Fields
+	bad   map[string]bool // fields that did not decode (already reported)
+	label string
+	spec  ruleSpec
+	r     *Rule
+	pr    *pendingRule
+	good  bool
+}
+
 func (l *loader) rule(idx int, n *yaml.Node) {
-	m, ok := l.wantMapping(n, fmt.Sprintf("rule #%d", idx))
+	label := fmt.Sprintf("rule #%d", idx)
+	m, ok := l.rep.Mapping(n, label)
 	if !ok {
 		return
 	}
-	fs := l.fields(m, "in rule", ruleFields)
-	r := &Rule{File: l.file, Line: m.Line, For: 1, Granularity: metrics.Daily, BaselineStat: defaultBaselineStat}
-	pr := &pendingRule{r: r}
-	good := true
-	bad := func() { good = false }
-	label := fmt.Sprintf("rule #%d", idx)
-
-	// name
-	if p, ok := fs.get("name"); ok {
-		if s, ok := l.wantString(p.v, label+": name"); ok {
-			switch {
-			case !ruleNameRE.MatchString(s):
-				l.errAt(p.v, "rule name %q: use only a-z, 0-9 and '-'", s)
-				bad()
-			case l.ruleAt[s] != "":
-				l.errAt(p.v, "duplicate rule name %q (first defined at %s)", s, l.ruleAt[s])
-				bad()
-			default:
-				l.ruleAt[s] = fmt.Sprintf("%s:%d", l.file, p.v.Line)
-			}
-			r.Name = s
-			if ruleNameRE.MatchString(s) {
-				label = "rule " + s
-			}
-		} else {
-			bad()
-		}
-	} else {
-		l.errAt(m, "%s: missing name", label)
-		bad()
+	r := &Rule{File: l.rep.File, Line: m.Line, For: 1, Granularity: metrics.Daily, BaselineStat: defaultBaselineStat}
+	rr := &ruleReader{l: l, m: m, fs: l.rep.Fields(m, "in rule", ruleFields), label: label, r: r, pr: &pendingRule{r: r}, good: true}
+	rr.name()
+	rr.condition()
+	rr.ignoreUnused()
+	rr.bad = l.rep.Decode(rr.fs, rr.label, &rr.spec)
+	rr.good = rr.good && len(rr.bad) == 0
+	for _, step := range []func(){rr.granularity, rr.metric, rr.threshold, rr.by, rr.guards, rr.confidence,
+		rr.forRun, rr.button, rr.match, rr.routing, rr.expr, rr.baseline, rr.baselineStat, rr.summary} {
+		step()
 	}
+	if rr.good {
+		l.rules = append(l.rules, rr.pr)
+	}
+}
 
-	// condition / expr
-	cp, hasCond := fs.get("condition")
-	ep, hasExpr := fs.get("expr")
+func (rr *ruleReader) errAt(n *yaml.Node, format string, args ...any) {
+	rr.l.rep.Errorf(n, format, args...)
+	rr.good = false
+}
+
+// given reports a field that was written and decoded.
+func (rr *ruleReader) given(f string) bool { return rr.fs.Has(f) && !rr.bad[f] }
+
+// val is a field's value node.
+func (rr *ruleReader) val(f string) *yaml.Node {
+	p, _ := rr.fs.Get(f)
+	return p.V
+}
+
+func (rr *ruleReader) name() {
+	p, ok := rr.fs.Get("name")
+	if !ok {
+		rr.errAt(rr.m, "%s: missing name", rr.label)
+		return
+	}
+	rr.fs.Drop("name")
+	s, ok := rr.l.rep.String(p.V, rr.label+": name")
+	if !ok {
+		rr.good = false
+		return
+	}
+	switch at := rr.l.ruleAt[s]; {
+	case !ruleNameRE.MatchString(s):
+		rr.errAt(p.V, "rule name %q: use only a-z, 0-9 and '-'", s)
+	case at != "":
+		rr.errAt(p.V, "duplicate rule name %q (first defined at %s)", s, at)
+		rr.label = "rule " + s
+	default:
+		rr.l.ruleAt[s] = fmt.Sprintf("%s:%d", rr.l.rep.File, p.V.Line)
+		rr.label = "rule " + s
+	}
+	rr.r.Name = s
+}
+
+// condition reads condition or expr: exactly one kind of rule.
+func (rr *ruleReader) condition() {
+	cp, hasCond := rr.fs.Get("condition")
+	_, hasExpr := rr.fs.Get("expr")
+	r, label := rr.r, rr.label
 	if hasCond {
-		if s, ok := l.wantString(cp.v, label+": condition"); ok {
-			known := s == Expr
-			for _, c := range Conditions {
-				known = known || c == s
-			}
-			if !known {
-				l.errAt(cp.v, "%s: unknown condition %q (want %s)%s", label, s, strings.Join(Conditions, ", "), suggest(s, Conditions))
-				bad()
-			} else {
-				r.Condition = s
-			}
+		rr.fs.Drop("condition")
+		if s, ok := rr.l.rep.String(cp.V, label+": condition"); !ok {
+			rr.good = false
+		} else if s != Expr && !slices.Contains(Conditions, s) {
+			rr.errAt(cp.V, "%s: unknown condition %q (want %s)%s", label, s, strings.Join(Conditions, ", "), yamldiag.Suggest(s, Conditions))
 		} else {
-			bad()
+			r.Condition = s
 		}
 	}
 	switch {
 	case hasExpr && hasCond && r.Condition != "" && r.Condition != Expr:
-		l.errAt(cp.k, "%s: condition %s cannot be combined with expr (an expr rule has no condition)", label, r.Condition)
-		bad()
+		rr.errAt(cp.K, "%s: condition %s cannot be combined with expr (an expr rule has no condition)", label, r.Condition)
 		r.Condition = ""
 	case hasExpr:
 		r.Condition = Expr
 	case !hasCond:
-		l.errAt(m, "%s: missing condition (%s) or expr", label, strings.Join(Conditions, ", "))
-		bad()
+		rr.errAt(rr.m, "%s: missing condition (%s) or expr", label, strings.Join(Conditions, ", "))
 	case r.Condition == Expr:
-		l.errAt(cp.v, "%s: condition expr needs an expr field", label)
-		bad()
+		rr.errAt(cp.V, "%s: condition expr needs an expr field", label)
 		r.Condition = ""
 	}
-	cond := r.Condition
+}
 
-	// fields that make no sense for the condition
-	// are ignored with a warning, not refused: a rule written as a
-	// catalogue of every field (SPEC §5's example) still loads, and
-	// validate says what is ignored.
-	if cond != "" {
-		for _, f := range slices.Clone(fs.order) {
-			if slices.Contains(commonFields, f) || condFieldAllowed(cond, f) {
-				continue
-			}
-			p, _ := fs.get(f)
-			hint := ""
-			if cond == Absent && f == "metric" {
-				hint = " (absent watches sent)"
-			} else if cond == Absent && f == "min_delivered" {
-				hint = " (use min_sent)"
-			}
-			l.warnAt(p.k, "%s: %s is not used by condition %s%s; ignored", label, f, cond, hint)
-			fs.drop(f)
+// ignoreUnused drops the fields the condition does not use, with a warning
+// rather than an error: a rule written as a catalogue of every field still
+// loads, and validate says what is ignored.
+func (rr *ruleReader) ignoreUnused() {
+	cond := rr.r.Condition
+	if cond == "" {
+		for _, f := range condOnly {
+			rr.fs.Drop(f)
 		}
+		return
 	}
-
-	// granularity
-	if p, ok := fs.get("granularity"); ok {
-		if s, ok := l.wantString(p.v, label+": granularity"); ok {
-			g := metrics.Granularity(s)
-			if !g.Valid() {
-				l.errAt(p.v, "%s: unknown granularity %q (want DAILY or HALF_HOUR)%s", label, s, suggest(strings.ToUpper(s), []string{"DAILY", "HALF_HOUR"}))
-				bad()
-			} else {
-				r.Granularity = g
-			}
-		} else {
-			bad()
+	for _, f := range slices.Clone(rr.fs.Order) {
+		if slices.Contains(commonFields, f) || condFieldAllowed(cond, f) {
+			continue
 		}
+		p, _ := rr.fs.Get(f)
+		hint := ""
+		if cond == Absent && f == "metric" {
+			hint = " (absent watches sent)"
+		} else if cond == Absent && f == "min_delivered" {
+			hint = " (use min_sent)"
+		}
+		rr.l.rep.Warnf(p.K, "%s: %s is not used by condition %s%s; ignored", rr.label, f, cond, hint)
+		rr.fs.Drop(f)
 	}
+}
 
-	// metric
-	if p, ok := fs.get("metric"); ok && cond != Absent {
-		if s, ok := l.wantString(p.v, label+": metric"); ok {
-			if !metrics.Known(s) {
-				l.errAt(p.v, "%s: unknown metric %q (want %s)%s", label, s, strings.Join(metrics.Names, ", "), suggest(s, metrics.Names))
-				bad()
-			} else if cond == Zero && metrics.IsRate(s) {
-				l.errAt(p.v, "%s: condition zero needs a count metric (delivered, read, clicks), not %s", label, s)
-				bad()
-			} else if cond == Zero && s == metrics.Sent {
-				// A period with nothing sent is a period without data, which
-				// zero never judges: the rule could never fire.
-				l.errAt(p.v, "%s: condition zero cannot watch sent (a period with nothing sent has no data); use condition absent for sends that stop", label)
-				bad()
-			} else {
-				r.Metric = s
-			}
-		} else {
-			bad()
-		}
-	} else if !ok {
+func (rr *ruleReader) granularity() {
+	if !rr.given("granularity") {
+		return
+	}
+	s := rr.spec.Granularity
+	if g := metrics.Granularity(s); g.Valid() {
+		rr.r.Granularity = g
+		return
+	}
+	rr.errAt(rr.val("granularity"), "%s: unknown granularity %q (want DAILY or HALF_HOUR)%s", rr.label, s, yamldiag.Suggest(strings.ToUpper(s), []string{"DAILY", "HALF_HOUR"}))
+}
+
+func (rr *ruleReader) metric() {
+	r, cond, label := rr.r, rr.r.Condition, rr.label
+	switch {
+	case cond == Absent:
+		r.Metric = metrics.Sent
+	case !rr.fs.Has("metric"):
 		switch cond {
 		case Above, Below, Zero, Drop, Rise:
-			l.errAt(m, "%s: condition %s needs metric", label, cond)
-			bad()
+			rr.errAt(rr.m, "%s: condition %s needs metric", label, cond)
 		case Expr:
 			r.Metric = metrics.Delivered
 		}
+	case !rr.given("metric"):
+	case !metrics.Known(rr.spec.Metric):
+		s := rr.spec.Metric
+		rr.errAt(rr.val("metric"), "%s: unknown metric %q (want %s)%s", label, s, strings.Join(metrics.Names, ", "), yamldiag.Suggest(s, metrics.Names))
+	case cond == Zero && metrics.IsRate(rr.spec.Metric):
+		rr.errAt(rr.val("metric"), "%s: condition zero needs a count metric (delivered, read, clicks), not %s", label, rr.spec.Metric)
+	case cond == Zero && rr.spec.Metric == metrics.Sent:
+		// A period with nothing sent is a period without data, which zero
+		// never judges: the rule could never fire.
+		rr.errAt(rr.val("metric"), "%s: condition zero cannot watch sent (a period with nothing sent has no data); use condition absent for sends that stop", label)
+	default:
+		r.Metric = rr.spec.Metric
 	}
-	if cond == Absent {
-		r.Metric = metrics.Sent
-	}
-	isRate := metrics.IsRate(r.Metric)
+}
 
-	// threshold
-	if p, ok := fs.get("threshold"); ok && (cond == Above || cond == Below) {
-		if v, ok := l.thresholdValue(p.v, label, r.Metric); ok {
-			r.Threshold = v
-		} else {
-			bad()
-		}
-	} else if !ok && (cond == Above || cond == Below) {
-		l.errAt(m, "%s: condition %s needs threshold", label, cond)
-		bad()
+func (rr *ruleReader) threshold() {
+	cond := rr.r.Condition
+	if cond != Above && cond != Below {
+		return
 	}
+	if rr.spec.Threshold == nil {
+		rr.errAt(rr.m, "%s: condition %s needs threshold", rr.label, cond)
+		return
+	}
+	if v, ok := rr.l.thresholdValue(rr.spec.Threshold, rr.label, rr.r.Metric); ok {
+		rr.r.Threshold = v
+	} else {
+		rr.good = false
+	}
+}
 
-	// by
-	if p, ok := fs.get("by"); ok && (cond == Drop || cond == Rise) {
-		if v, rel, ok := l.byValue(p.v, label, cond, r.Metric); ok {
-			r.By, r.ByRelative = v, rel
-		} else {
-			bad()
-		}
-	} else if !ok && (cond == Drop || cond == Rise) {
-		l.errAt(m, "%s: condition %s needs by (\"30%%\" relative to the baseline, or an absolute number)", label, cond)
-		bad()
+func (rr *ruleReader) by() {
+	cond := rr.r.Condition
+	if cond != Drop && cond != Rise {
+		return
 	}
+	if rr.spec.By == nil {
+		rr.errAt(rr.m, "%s: condition %s needs by (\"30%%\" relative to the baseline, or an absolute number)", rr.label, cond)
+		return
+	}
+	if v, rel, ok := rr.l.byValue(rr.spec.By, rr.label, cond, rr.r.Metric); ok {
+		rr.r.By, rr.r.ByRelative = v, rel
+	} else {
+		rr.good = false
+	}
+}
 
-	// guards
-	if p, ok := fs.get("min_delivered"); ok && cond != Absent {
-		if v, ok := l.wantInt(p.v, label+": min_delivered"); ok && v >= 0 {
-			r.MinDelivered = v
-		} else {
-			if ok {
-				l.errAt(p.v, "%s: min_delivered must not be negative", label)
-			}
-			bad()
+// guards are the volume floors.
+func (rr *ruleReader) guards() {
+	r, sp := rr.r, &rr.spec
+	nonNegative := func(f string, negative bool) bool {
+		if negative {
+			rr.errAt(rr.val(f), "%s: %s must not be negative", rr.label, f)
 		}
+		return !negative
 	}
-	if p, ok := fs.get("min_sent"); ok {
-		if v, ok := l.wantInt(p.v, label+": min_sent"); ok && v >= 0 {
-			r.MinSent = v
-		} else {
-			if ok {
-				l.errAt(p.v, "%s: min_sent must not be negative", label)
-			}
-			bad()
+	if rr.given("min_delivered") && r.Condition != Absent && nonNegative("min_delivered", sp.MinDelivered < 0) {
+		r.MinDelivered = sp.MinDelivered
+	}
+	switch {
+	case rr.given("min_sent"):
+		if nonNegative("min_sent", sp.MinSent < 0) {
+			r.MinSent = sp.MinSent
 		}
-	} else if cond == Absent {
+	case !rr.fs.Has("min_sent") && r.Condition == Absent:
 		r.MinSent = defaultMinSentForAbsence
 	}
-	if p, ok := fs.get("min_expected"); ok && cond == Zero {
-		if v, ok := l.wantNumber(p.v, label+": min_expected"); ok && v >= 0 {
-			r.MinExpected = v
-		} else {
-			if ok {
-				l.errAt(p.v, "%s: min_expected must not be negative", label)
-			}
-			bad()
-		}
+	if rr.given("min_expected") && r.Condition == Zero && nonNegative("min_expected", sp.MinExpected < 0) {
+		r.MinExpected = sp.MinExpected
 	}
-	if p, ok := fs.get("confidence"); ok && (cond == Drop || cond == Rise) {
-		if v, ok := l.wantNumber(p.v, label+": confidence"); ok {
-			switch {
-			case v <= 0 || v >= 1:
-				l.errAt(p.v, "%s: confidence must be between 0 and 1 exclusive, like 0.99", label)
-				bad()
-			case r.Metric != "" && !isRate:
-				l.errAt(p.v, "%s: confidence needs a rate metric (delivery_rate, read_rate, click_rate), not %s", label, r.Metric)
-				bad()
-			default:
-				r.Confidence = v
-			}
-		} else {
-			bad()
-		}
-	}
-	if p, ok := fs.get("for"); ok {
-		if v, ok := l.wantInt(p.v, label+": for"); ok {
-			if v < 1 || v > maxFor {
-				l.errAt(p.v, "%s: for must be between 1 and %d periods", label, maxFor)
-				bad()
-			} else {
-				r.For = int(v)
-			}
-		} else {
-			bad()
-		}
-	}
+}
 
-	// button
-	if p, ok := fs.get("button"); ok && cond != Absent {
-		if s, ok := l.wantString(p.v, label+": button"); ok {
-			switch typ, isType := metrics.ButtonType(s); {
-			case strings.TrimSpace(s) == "":
-				l.errAt(p.v, "%s: button is empty", label)
-				bad()
-			case isType && typ != metrics.QuickReply && typ != metrics.URLButton && typ != metrics.PhoneButton:
-				l.errAt(p.v, "%s: unknown button type %q (want type:%s, type:%s or type:%s)", label, typ, metrics.QuickReply, metrics.URLButton, metrics.PhoneButton)
-				bad()
-			case cond != Expr && r.Metric != "" && r.Metric != metrics.Clicks && r.Metric != metrics.ClickRate:
-				// Ignored, not honoured: a button on a read-rate rule would
-				// silently narrow it to templates that have that button.
-				l.warnAt(p.k, "%s: button is only used with metric clicks or click_rate, not %s; ignored", label, r.Metric)
-			default:
-				r.Button = s
-			}
-		} else {
-			bad()
-		}
+func (rr *ruleReader) confidence() {
+	r, v := rr.r, rr.spec.Confidence
+	if !rr.given("confidence") || (r.Condition != Drop && r.Condition != Rise) {
+		return
 	}
+	switch {
+	case v <= 0 || v >= 1:
+		rr.errAt(rr.val("confidence"), "%s: confidence must be between 0 and 1 exclusive, like 0.99", rr.label)
+	case r.Metric != "" && !metrics.IsRate(r.Metric):
+		rr.errAt(rr.val("confidence"), "%s: confidence needs a rate metric (delivery_rate, read_rate, click_rate), not %s", rr.label, r.Metric)
+	default:
+		r.Confidence = v
+	}
+}
 
-	// match
-	if p, ok := fs.get("match"); ok {
-		if mm, ok := l.wantMapping(p.v, label+": match"); ok {
-			mf := l.fields(mm, "in match", []string{"templates", "languages"})
-			for _, f := range []string{"templates", "languages"} {
-				q, ok := mf.get(f)
-				if !ok || isNull(q.v) {
-					continue
-				}
-				globs, ok := l.wantStrings(q.v, label+": match: "+f)
-				if !ok {
-					bad()
-					continue
-				}
-				for i, g := range globs {
-					if !l.checkGlob(resolve(q.v).Content[i], label+": match: "+f, g) {
-						bad()
-					}
-				}
-				if f == "templates" {
-					r.Match.Templates = globs
-				} else {
-					r.Match.Languages = globs
-				}
-			}
-		} else {
-			bad()
-		}
+func (rr *ruleReader) forRun() {
+	if !rr.given("for") {
+		return
 	}
-	r.allTpl = allGlob(r.Match.Templates)
-	r.allLang = allGlob(r.Match.Languages)
+	if v := rr.spec.For; v < 1 || v > maxFor {
+		rr.errAt(rr.val("for"), "%s: for must be between 1 and %d periods", rr.label, maxFor)
+	} else {
+		rr.r.For = int(v)
+	}
+}
 
-	// lifecycle and routing
-	if p, ok := fs.get("severity"); ok {
-		pr.severitySet = true
-		if s, ok := l.severity(p.v, label); ok {
-			r.Severity = s
-		} else {
-			bad()
+func (rr *ruleReader) button() {
+	r, s := rr.r, rr.spec.Button
+	if !rr.given("button") || r.Condition == Absent {
+		return
+	}
+	switch typ, isType := metrics.ButtonType(s); {
+	case strings.TrimSpace(s) == "":
+		rr.errAt(rr.val("button"), "%s: button is empty", rr.label)
+	case isType && typ != metrics.QuickReply && typ != metrics.URLButton && typ != metrics.PhoneButton:
+		rr.errAt(rr.val("button"), "%s: unknown button type %q (want type:%s, type:%s or type:%s)", rr.label, typ, metrics.QuickReply, metrics.URLButton, metrics.PhoneButton)
+	case r.Condition != Expr && r.Metric != "" && r.Metric != metrics.Clicks && r.Metric != metrics.ClickRate:
+		// Ignored, not honoured: a button on a read-rate rule would
+		// silently narrow it to templates that have that button.
+		p, _ := rr.fs.Get("button")
+		rr.l.rep.Warnf(p.K, "%s: button is only used with metric clicks or click_rate, not %s; ignored", rr.label, r.Metric)
+	default:
+		r.Button = s
+	}
+}
+
+// matchSpec selects templates and languages.
+type matchSpec struct {
+	Templates *yaml.Node `yaml:"templates"`
+	Languages *yaml.Node `yaml:"languages"`
+}
+
+var matchFields = yamldiag.FieldNames(matchSpec{})
+
+func (rr *ruleReader) match() {
+	r := rr.r
+	defer func() { r.allTpl, r.allLang = allGlob(r.Match.Templates), allGlob(r.Match.Languages) }()
+	if !rr.fs.Has("match") {
+		return
+	}
+	rep, label := rr.l.rep, rr.label
+	mm, ok := rep.Mapping(rr.spec.Match, label+": match")
+	if !ok {
+		rr.good = false
+		return
+	}
+	var ms matchSpec
+	rep.Decode(rep.Fields(mm, "in match", matchFields), label+": match", &ms)
+	r.Match.Templates = rr.globs(ms.Templates, "templates")
+	r.Match.Languages = rr.globs(ms.Languages, "languages")
+}
+
+func (rr *ruleReader) globs(n *yaml.Node, field string) []string {
+	if yamldiag.IsNull(n) {
+		return nil
+	}
+	what := rr.label + ": match: " + field
+	globs, ok := rr.l.rep.Strings(n, what)
+	if !ok {
+		rr.good = false
+		return nil
+	}
+	for i, g := range globs {
+		if !rr.l.checkGlob(yamldiag.Resolve(n).Content[i], what, g) {
+			rr.good = false
 		}
 	}
-	if p, ok := fs.get("notify"); ok {
-		pr.notifySet = true
-		if names, ok := l.wantStrings(p.v, label+": notify"); ok {
-			r.Notify = names
-			for i, name := range names {
-				l.notifyRefs = append(l.notifyRefs, notifyRef{label: label, file: l.file, node: resolve(p.v).Content[i], name: name})
-			}
+	return globs
+}
+
+// routing reads severity, notify, repeat_every and send_resolved; what the
+// rule leaves out the defaults fill in (pendingRule.withDefaults).
+func (rr *ruleReader) routing() {
+	r, pr, sp, fs := rr.r, rr.pr, &rr.spec, rr.fs
+	pr.severitySet = fs.Has("severity")
+	if rr.given("severity") {
+		if rr.l.checkSeverity(fs, rr.label, sp.Severity) {
+			r.Severity = sp.Severity
 		} else {
-			bad()
+			rr.good = false
 		}
 	}
-	if p, ok := fs.get("repeat_every"); ok {
-		pr.repeatSet = true
-		if d, ok := l.wantDuration(p.v, label+": repeat_every"); ok {
+	pr.notifySet = fs.Has("notify")
+	if rr.given("notify") {
+		r.Notify, r.NotifySet = sp.Notify, true
+		rr.l.addRefs(rr.label, rr.val("notify"), sp.Notify)
+	}
+	pr.repeatSet = fs.Has("repeat_every")
+	if pr.repeatSet {
+		if d, ok := rr.l.wantDuration(sp.RepeatEvery, rr.label+": repeat_every"); ok {
 			r.RepeatEvery = d
 		} else {
-			bad()
+			rr.good = false
 		}
 	}
-	if p, ok := fs.get("send_resolved"); ok {
-		pr.sendSet = true
-		if b, ok := l.wantBool(p.v, label+": send_resolved"); ok {
-			r.SendResolved = b
-		} else {
-			bad()
-		}
-	}
+	pr.sendSet = fs.Has("send_resolved")
+	r.SendResolved = sp.SendResolved
+}
 
-	// expression (before baseline: baseline_* variables need one)
-	if hasExpr && cond == Expr {
-		if s, ok := l.wantString(ep.v, label+": expr"); ok {
-			prog, vars, err := compileExpr(s, fs.has("button"))
-			if err != nil {
-				l.errAt(ep.v, "%s: expr: %s", label, err)
-				bad()
-			} else {
-				r.Expr, r.ExprSource, r.exprVars = prog, s, vars
-				if vars&varButtonAny != 0 && !fs.has("button") {
-					l.errAt(ep.v, "%s: expr uses button_clicks or baseline_button_clicks but the rule has no button", label)
-					bad()
-				}
-			}
-		} else {
-			bad()
-		}
+// expr compiles an expr rule's expression (before the baseline: baseline_*
+// variables need one).
+func (rr *ruleReader) expr() {
+	r := rr.r
+	if r.Condition != Expr || !rr.given("expr") {
+		return
 	}
+	n, hasButton := rr.val("expr"), rr.fs.Has("button")
+	prog, vars, err := compileExpr(rr.spec.Expr, hasButton)
+	if err != nil {
+		rr.errAt(n, "%s: expr: %s", rr.label, err)
+		return
+	}
+	r.Expr, r.ExprSource, r.exprVars = prog, rr.spec.Expr, vars
+	if vars&varButtonAny != 0 && !hasButton {
+		rr.errAt(n, "%s: expr uses button_clicks or baseline_button_clicks but the rule has no button", rr.label)
+	}
+}
 
-	// baseline
-	if p, ok := fs.get("baseline"); ok && condFieldAllowed(cond, "baseline") {
-		if v, ok := l.baselineValue(p.v, label, r.Granularity); ok {
-			if cond == Absent && v < minAbsentBaseline {
-				l.errAt(p.v, "%s: baseline: absent needs at least %d periods of history to learn the sending pattern", label, minAbsentBaseline)
-				bad()
-			}
-			r.Baseline = v
-		} else {
-			bad()
-		}
-	} else if !ok {
-		daily := r.Granularity != metrics.HalfHour
+func (rr *ruleReader) baseline() {
+	r, cond := rr.r, rr.r.Condition
+	if rr.spec.Baseline != nil {
+		v, ok := rr.l.baselineValue(rr.spec.Baseline, rr.label, r.Granularity)
 		switch {
-		case cond == Absent && daily:
-			r.Baseline = defaultAbsentDaily
-		case cond == Absent:
-			r.Baseline = defaultAbsentHalfHour
-		case cond == Drop || cond == Rise || cond == Zero || (cond == Expr && r.exprVars&varBaselineAny != 0):
-			if daily {
-				r.Baseline = defaultBaselineDaily
-			} else {
-				r.Baseline = defaultBaselineHalfHour
-			}
+		case !ok:
+			rr.good = false
+		case cond == Absent && v < minAbsentBaseline:
+			rr.errAt(rr.spec.Baseline, "%s: baseline: absent needs at least %d periods of history to learn the sending pattern", rr.label, minAbsentBaseline)
 		}
+		r.Baseline = v
+		return
 	}
-	if p, ok := fs.get("baseline_stat"); ok && condFieldAllowed(cond, "baseline_stat") {
-		if s, ok := l.wantString(p.v, label+": baseline_stat"); ok {
-			if s != "mean" && s != "median" {
-				l.errAt(p.v, "%s: unknown baseline_stat %q (want mean or median)", label, s)
-				bad()
-			} else {
-				r.BaselineStat = s
-			}
+	if rr.fs.Has("baseline") || cond == "" {
+		return
+	}
+	daily := r.Granularity != metrics.HalfHour
+	switch {
+	case cond == Absent && daily:
+		r.Baseline = defaultAbsentDaily
+	case cond == Absent:
+		r.Baseline = defaultAbsentHalfHour
+	case cond == Drop || cond == Rise || cond == Zero || (cond == Expr && r.exprVars&varBaselineAny != 0):
+		if daily {
+			r.Baseline = defaultBaselineDaily
 		} else {
-			bad()
+			r.Baseline = defaultBaselineHalfHour
 		}
 	}
+}
 
-	// summary
-	if p, ok := fs.get("summary"); ok {
-		if s, ok := l.wantString(p.v, label+": summary"); ok {
-			t, err := parseSummary(r.Name, s)
-			if err != nil {
-				l.errAt(p.v, "%s: summary: %s", label, err)
-				bad()
-			}
-			r.Summary = t
-		} else {
-			bad()
-		}
-	} else if cond != "" {
-		r.Summary = defaultSummary(cond)
+func (rr *ruleReader) baselineStat() {
+	if !rr.given("baseline_stat") {
+		return
 	}
+	if s := rr.spec.BaselineStat; s != "mean" && s != "median" {
+		rr.errAt(rr.val("baseline_stat"), "%s: unknown baseline_stat %q (want mean or median)", rr.label, s)
+	} else {
+		rr.r.BaselineStat = s
+	}
+}
 
-	if good {
-		l.rules = append(l.rules, pr)
+func (rr *ruleReader) summary() {
+	r := rr.r
+	switch {
+	case rr.given("summary"):
+		t, err := parseSummary(r.Name, rr.spec.Summary)
+		if err != nil {
+			rr.errAt(rr.val("summary"), "%s: summary: %s", rr.label, err)
+		}
+		r.Summary = t
+	case !rr.fs.Has("summary") && r.Condition != "":
+		r.Summary = defaultSummary(r.Condition)
 	}
 }
 
@@ -477,15 +530,15 @@ func allGlob(gs []string) bool {
 }
 
 func (l *loader) thresholdValue(n *yaml.Node, label, metric string) (float64, bool) {
-	if v, ok := scalarFloat(n); ok {
+	if v, ok := yamldiag.ScalarFloat(n); ok {
 		if metrics.IsRate(metric) && (v < 0 || v > 1) {
 			l.errAt(n, "%s: threshold %v is outside 0..1 for %s (rates are fractions: write 0.2 or \"20%%\")", label, v, metric)
 			return 0, false
 		}
 		return v, true
 	}
-	if s, ok := scalarString(n); ok {
-		if v, ok := parsePercent(s); ok && resolve(n).Tag == "!!str" {
+	if s, ok := yamldiag.ScalarString(n); ok {
+		if v, ok := parsePercent(s); ok && yamldiag.Resolve(n).Tag == "!!str" {
 			if !metrics.IsRate(metric) {
 				l.errAt(n, "%s: threshold %q: a percentage needs a rate metric", label, s)
 				return 0, false
@@ -497,12 +550,12 @@ func (l *loader) thresholdValue(n *yaml.Node, label, metric string) (float64, bo
 			return v, true
 		}
 	}
-	l.errAt(n, "%s: threshold: want a number (or \"20%%\" for a rate), got %s", label, kindOf(n))
+	l.errAt(n, "%s: threshold: want a number (or \"20%%\" for a rate), got %s", label, yamldiag.KindOf(n))
 	return 0, false
 }
 
 func (l *loader) byValue(n *yaml.Node, label, cond, metric string) (float64, bool, bool) {
-	if v, ok := scalarFloat(n); ok {
+	if v, ok := yamldiag.ScalarFloat(n); ok {
 		switch {
 		case v <= 0:
 			l.errAt(n, "%s: by must be greater than 0", label)
@@ -513,7 +566,7 @@ func (l *loader) byValue(n *yaml.Node, label, cond, metric string) (float64, boo
 		}
 		return v, false, true
 	}
-	if s, ok := scalarString(n); ok && resolve(n).Tag == "!!str" {
+	if s, ok := yamldiag.ScalarString(n); ok && yamldiag.Resolve(n).Tag == "!!str" {
 		if v, ok := parsePercent(s); ok {
 			switch {
 			case v <= 0:
@@ -528,7 +581,7 @@ func (l *loader) byValue(n *yaml.Node, label, cond, metric string) (float64, boo
 		l.errAt(n, "%s: by: want \"30%%\" (relative) or a number (absolute), got %q", label, s)
 		return 0, false, false
 	}
-	l.errAt(n, "%s: by: want \"30%%\" (relative) or a number (absolute), got %s", label, kindOf(n))
+	l.errAt(n, "%s: by: want \"30%%\" (relative) or a number (absolute), got %s", label, yamldiag.KindOf(n))
 	return 0, false, false
 }
 
@@ -536,9 +589,9 @@ func (l *loader) byValue(n *yaml.Node, label, cond, metric string) (float64, boo
 // whole number of periods of g.
 func (l *loader) baselineValue(n *yaml.Node, label string, g metrics.Granularity) (int, bool) {
 	var periods int64
-	if v, ok := scalarInt(n); ok {
+	if v, ok := yamldiag.ScalarInt(n); ok {
 		periods = v
-	} else if s, ok := scalarString(n); ok {
+	} else if s, ok := yamldiag.ScalarString(n); ok {
 		if v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
 			periods = v
 		} else {
@@ -555,7 +608,7 @@ func (l *loader) baselineValue(n *yaml.Node, label string, g metrics.Granularity
 			periods = int64(d / step)
 		}
 	} else {
-		l.errAt(n, "%s: baseline: want a number of periods or a duration like 7d, got %s", label, kindOf(n))
+		l.errAt(n, "%s: baseline: want a number of periods or a duration like 7d, got %s", label, yamldiag.KindOf(n))
 		return 0, false
 	}
 	if periods < 1 || periods > maxBaseline {
@@ -563,6 +616,31 @@ func (l *loader) baselineValue(n *yaml.Node, label string, g metrics.Granularity
 		return 0, false
 	}
 	return int(periods), true
+}
+
+// parseDuration is time.ParseDuration plus a "d" (24h) unit: "7d", "1d12h".
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty")
+	}
+	i := strings.IndexByte(s, 'd')
+	if i <= 0 {
+		return time.ParseDuration(s)
+	}
+	days, err := strconv.ParseInt(s[:i], 10, 32)
+	if err != nil || days < 0 || days > 3660 {
+		return 0, errors.New("bad days")
+	}
+	d := time.Duration(days) * 24 * time.Hour
+	if rest := s[i+1:]; rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil || r < 0 {
+			return 0, errors.New("bad duration")
+		}
+		d += r
+	}
+	return d, nil
 }
 
 func shortDuration(d time.Duration) string {
@@ -697,7 +775,7 @@ func compileExpr(src string, hasButton bool) (prog *vm.Program, vars uint32, err
 		if errors.As(err, &fe) {
 			msg := fe.Message
 			if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
-				msg += suggest(name, exprVarNames)
+				msg += yamldiag.Suggest(name, exprVarNames)
 			}
 			if fe.Line > 1 {
 				msg = fmt.Sprintf("%s (expression line %d, column %d)", msg, fe.Line, fe.Column+1)
@@ -722,4 +800,17 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// parsePercent parses "30%" into 0.30.
+func parsePercent(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if !strings.HasSuffix(s, "%") {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v / 100, true
 }

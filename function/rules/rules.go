@@ -7,13 +7,12 @@
 package rules
 
 import (
-	"fmt"
-	"sort"
-	"strings"
 	"text/template"
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/metrics"
+	"github.com/cams-alert/cams-alert/function/receiver"
+	"github.com/cams-alert/cams-alert/function/yamldiag"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -31,91 +30,22 @@ const (
 // Conditions lists the condition names a rule may use.
 var Conditions = []string{Above, Below, Zero, Drop, Rise, Absent}
 
-// Channel types.
+// Channel types, as the receiver package names them.
 const (
-	Slack    = "slack"
-	DingTalk = "dingtalk"
+	Slack    = receiver.Slack
+	DingTalk = receiver.DingTalk
 )
 
-// Diagnostic is one problem in a rule file.
-type Diagnostic struct {
-	File string
-	Line int
-	Col  int
-	Msg  string
-	// Warning marks a problem that does not stop the rules from loading:
-	// a field that means nothing for the rule's condition is ignored.
-	Warning bool
-}
-
-func (d Diagnostic) String() string {
-	if d.Warning {
-		return fmt.Sprintf("%s:%d:%d: warning: %s", d.File, d.Line, d.Col, d.Msg)
-	}
-	return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Col, d.Msg)
-}
-
-func (d Diagnostic) Error() string { return d.String() }
+// Diagnostic is one problem in a rule file (file:line:col: message).
+type Diagnostic = yamldiag.Diagnostic
 
 // Diagnostics is every problem found by Load, sorted by file, line, column.
 // It is the error Load returns.
-type Diagnostics []Diagnostic
+type Diagnostics = yamldiag.Diagnostics
 
-func (ds Diagnostics) Error() string {
-	var b strings.Builder
-	for i, d := range ds {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(d.String())
-	}
-	return b.String()
-}
-
-func (ds Diagnostics) sort() {
-	sort.SliceStable(ds, func(i, j int) bool {
-		a, b := ds[i], ds[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-}
-
-// Channel is a named destination. Its secret fields (WebhookURL, BotToken,
-// Secret) hold expanded values: never log them; String redacts them.
-type Channel struct {
-	Name string
-	Type string // Slack or DingTalk
-	// WebhookURL is the incoming webhook (Slack) or robot URL (DingTalk).
-	WebhookURL string
-	// BotToken and SlackChannel: Slack chat.postMessage instead of a webhook.
-	BotToken     string
-	SlackChannel string
-	// Secret signs DingTalk requests.
-	Secret    string
-	AtMobiles []string
-	AtUserIDs []string
-	// SendResolved, when set, overrides the rules' send_resolved for this
-	// channel (false: this channel never hears resolutions).
-	SendResolved *bool
-	File         string
-	Line         int
-}
-
-// String describes the channel without any secret.
-func (c *Channel) String() string {
-	if c == nil {
-		return "<nil channel>"
-	}
-	return fmt.Sprintf("%s (%s)", c.Name, c.Type)
-}
-
-// GoString keeps %#v from printing secrets too.
-func (c *Channel) GoString() string { return c.String() }
+// Channel is a channel declared in the rule files, validated by the
+// receiver package.
+type Channel = receiver.Channel
 
 // Defaults fill the fields a rule leaves out. Defaults are merged over all
 // loaded files (see Load).
@@ -166,7 +96,11 @@ type Rule struct {
 	Severity     string
 	Match        Match
 	Button       string
+	// Notify names the rule's channels when NotifySet (the rule or the
+	// defaults gave notify; an empty list means nowhere). Otherwise the
+	// rule goes to the run's default channels: see Channels.
 	Notify       []string
+	NotifySet    bool
 	RepeatEvery  time.Duration
 	SendResolved bool
 	// Summary renders the alert line; never nil after Load (a default per
@@ -199,6 +133,15 @@ type Set struct {
 	// Warnings lists what was ignored (sorted like Diagnostics); validate
 	// prints them and run logs them.
 	Warnings Diagnostics
+}
+
+// Channels returns the channels the rule's alerts go to: its notify list
+// (or the defaults' notify), else the run's default channels def.
+func (r *Rule) Channels(def []string) []string {
+	if r.NotifySet {
+		return r.Notify
+	}
+	return def
 }
 
 // Granularities returns the granularities the rules use, DAILY first.

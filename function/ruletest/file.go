@@ -6,17 +6,15 @@
 package ruletest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -24,6 +22,7 @@ import (
 	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/metrics"
 	"github.com/cams-alert/cams-alert/function/rules"
+	"github.com/cams-alert/cams-alert/function/yamldiag"
 )
 
 // DefaultStart is the first period of a test that gives no start: a Monday,
@@ -90,9 +89,16 @@ func (a approx) match(x float64) bool {
 // Parse reads a test file. It returns an error only when the file cannot be
 // read; every problem in it is in File.Diags or a Test's Diags.
 func Parse(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	// The error says what the user needs ("open …: no such file"); O_NONBLOCK:
+	// a FIFO must not hang the open (ReadFile then refuses it).
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
+	}
+	f.Close()
+	data, diag := yamldiag.ReadFile(path, yamldiag.DefaultLimits)
+	if diag != nil {
+		return nil, diag
 	}
 	return ParseBytes(path, data), nil
 }
@@ -100,37 +106,32 @@ func Parse(path string) (*File, error) {
 // ParseBytes parses a test file's content as if read from path.
 func ParseBytes(path string, data []byte) (f *File) {
 	f = &File{Path: path}
-	p := &fparser{file: path}
+	p := newParser(path)
 	defer func() {
-		if r := recover(); r != nil { // yaml.v3 must not take the run down
+		if r := recover(); r != nil { // nothing in a file may take the run down
 			f.Diags = append(f.Diags, rules.Diagnostic{File: path, Line: 1, Col: 1, Msg: "cannot parse YAML"})
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			f.Diags = append(f.Diags, rules.Diagnostic{File: path, Line: 1, Col: 1, Msg: "empty test file: want rule_files and tests"})
-		} else {
-			f.Diags = append(f.Diags, rules.YAMLError(path, err, data))
-		}
+	root, ds := yamldiag.Parse(path, data, yamldiag.DefaultLimits)
+	if len(ds) > 0 {
+		f.Diags = append(f.Diags, ds...)
 		return f
 	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		f.Diags = append(f.Diags, rules.Diagnostic{File: path, Line: 1, Col: 1, Msg: "empty test file: want rule_files and tests"})
 		return f
 	}
-	root := resolve(doc.Content[0])
+	root = resolve(root)
 	if root.Kind != yaml.MappingNode {
 		p.errAt(root, "top level: want a mapping with rule_files and tests, got %s", kindOf(root))
-		f.Diags = p.diags
+		f.Diags = p.Errs
 		return f
 	}
 	fs := p.fields(root, "at top level", []string{"rule_files", "tests"})
 	if n, ok := fs["rule_files"]; ok {
-		files, ok := p.strings(n.v, "rule_files")
+		files, ok := p.strings(n.V, "rule_files")
 		if ok && len(files) == 0 {
-			p.errAt(n.v, "rule_files: want at least one rule file")
+			p.errAt(n.V, "rule_files: want at least one rule file")
 		}
 		for _, rf := range files {
 			if !filepath.IsAbs(rf) {
@@ -142,9 +143,9 @@ func ParseBytes(path string, data []byte) (f *File) {
 		p.errAt(root, "missing rule_files: the rule files under test, relative to this file")
 	}
 	if n, ok := fs["tests"]; ok {
-		seq := resolve(n.v)
+		seq := resolve(n.V)
 		if seq.Kind != yaml.SequenceNode || len(seq.Content) == 0 {
-			p.errAt(n.v, "tests: want a list of tests, got %s", kindOf(seq))
+			p.errAt(n.V, "tests: want a list of tests, got %s", kindOf(seq))
 		} else {
 			names := map[string]int{}
 			for _, tn := range seq.Content {
@@ -160,148 +161,56 @@ func ParseBytes(path string, data []byte) (f *File) {
 	} else {
 		p.errAt(root, "missing tests")
 	}
-	f.Diags = append(f.Diags, p.diags...)
+	f.Diags = append(f.Diags, p.Errs...)
 	return f
 }
 
 // ---- YAML helpers ---------------------------------------------------------
 
-type fparser struct {
-	file  string
-	diags rules.Diagnostics
-}
+// fparser reports a test file's problems; the YAML reading is yamldiag's,
+// shared with the rules loader.
+type fparser struct{ yamldiag.Reporter }
 
-func (p *fparser) errAt(n *yaml.Node, format string, args ...any) {
-	p.errAtCol(n, 0, format, args...)
-}
+type kv = yamldiag.KV
+
+func newParser(file string) *fparser { return &fparser{yamldiag.Reporter{File: file}} }
+
+func (p *fparser) errAt(n *yaml.Node, format string, args ...any) { p.Errorf(n, format, args...) }
 
 // errAtCol reports at n's position, shifted by off characters into it.
 func (p *fparser) errAtCol(n *yaml.Node, off int, format string, args ...any) {
-	line, col := 1, 1
-	if n != nil {
-		line, col = max(n.Line, 1), max(n.Column, 1)
-	}
-	p.diags = append(p.diags, rules.Diagnostic{File: p.file, Line: line, Col: col + off, Msg: fmt.Sprintf(format, args...)})
+	p.ErrorfCol(n, off, format, args...)
 }
 
-type kv struct{ k, v *yaml.Node }
-
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 8; i++ {
-		n = n.Alias
-	}
-	if n == nil {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
-	}
-	return n
-}
-
-// pairs lists a mapping's pairs, with YAML merge keys (<<: *base) expanded:
-// keys given explicitly win.
-func pairs(n *yaml.Node, depth int) []kv {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode || depth > 4 {
-		return nil
-	}
-	var out, merged []kv
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-			v = resolve(v)
-			if v.Kind == yaml.SequenceNode {
-				for _, m := range v.Content {
-					merged = append(merged, pairs(m, depth+1)...)
-				}
-			} else {
-				merged = append(merged, pairs(v, depth+1)...)
-			}
-			continue
-		}
-		out = append(out, kv{k, v})
-	}
-	for _, m := range merged {
-		dup := false
-		for _, o := range out {
-			if o.k.Value == m.k.Value {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+var (
+	resolve = yamldiag.Resolve
+	kindOf  = yamldiag.KindOf
+)
 
 // fields decodes a mapping, reporting unknown and repeated keys.
 func (p *fparser) fields(n *yaml.Node, where string, allowed []string) map[string]kv {
-	out := map[string]kv{}
-	for _, pr := range pairs(n, 0) {
-		k := resolve(pr.k)
-		if k.Kind != yaml.ScalarNode {
-			p.errAt(pr.k, "%s: keys must be strings, got %s", where, kindOf(k))
-			continue
-		}
-		known := false
-		for _, a := range allowed {
-			known = known || a == k.Value
-		}
-		if !known {
-			p.errAt(pr.k, "unknown field %q %s%s (want %s)", k.Value, where, suggest(k.Value, allowed), strings.Join(allowed, ", "))
-			continue
-		}
-		if prev, dup := out[k.Value]; dup {
-			p.errAt(pr.k, "field %q given twice %s (first at line %d)", k.Value, where, prev.k.Line)
-			continue
-		}
-		out[k.Value] = pr
+	fs := p.Fields(n, where, allowed)
+	out := make(map[string]kv, len(fs.Order))
+	for _, name := range fs.Order {
+		out[name], _ = fs.Get(name)
 	}
 	return out
 }
 
-func kindOf(n *yaml.Node) string {
-	n = resolve(n)
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "nothing"
-		case "!!int", "!!float":
-			return "a number"
-		case "!!bool":
-			return "a boolean"
-		}
-		return fmt.Sprintf("the string %q", n.Value)
-	}
-	return "an unsupported YAML node"
-}
+func (p *fparser) str(n *yaml.Node, what string) (string, bool) { return p.String(n, what) }
 
-func (p *fparser) str(n *yaml.Node, what string) (string, bool) {
-	r := resolve(n)
-	if r.Kind != yaml.ScalarNode || r.Tag == "!!null" {
-		p.errAt(n, "%s: want a string, got %s", what, kindOf(r))
-		return "", false
-	}
-	return r.Value, true
-}
-
+// strings reads a list of strings; a single string is a list of one.
 func (p *fparser) strings(n *yaml.Node, what string) ([]string, bool) {
-	r := resolve(n)
-	if r.Kind == yaml.ScalarNode && r.Tag != "!!null" {
-		return []string{r.Value}, true
+	if s, ok := yamldiag.ScalarString(n); ok {
+		return []string{s}, true
 	}
-	if r.Kind != yaml.SequenceNode {
+	if r := resolve(n); r.Kind != yaml.SequenceNode {
 		p.errAt(n, "%s: want a list of strings, got %s", what, kindOf(r))
 		return nil, false
 	}
 	var out []string
 	ok := true
-	for _, it := range r.Content {
+	for _, it := range resolve(n).Content {
 		s, good := p.str(it, what)
 		ok = ok && good
 		if good {
@@ -311,92 +220,58 @@ func (p *fparser) strings(n *yaml.Node, what string) ([]string, bool) {
 	return out, ok
 }
 
-// suggest returns ` (did you mean "x"?)` for a near miss.
-func suggest(s string, options []string) string {
-	best, bestD := "", 3
-	for _, o := range options {
-		if d := distance(strings.ToLower(s), o); d < bestD {
-			best, bestD = o, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // ---- tests ------------------------------------------------------------------
 
 var testFields = []string{"name", "start", "granularity", "rules", "series", "expect"}
 
 func parseTest(file string, n *yaml.Node) *Test {
-	p := &fparser{file: file}
+	p := newParser(file)
 	r := resolve(n)
 	t := &Test{File: file, Line: max(n.Line, 1), Start: DefaultStart, Granularity: metrics.Daily}
-	defer func() { t.Diags = append(t.Diags, p.diags...) }()
+	defer func() { t.Diags = append(t.Diags, p.Errs...) }()
 	if r.Kind != yaml.MappingNode {
 		p.errAt(n, "test: want a mapping with name, series and expect, got %s", kindOf(r))
 		return t
 	}
 	fs := p.fields(r, "in test", testFields)
 	if v, ok := fs["name"]; ok {
-		t.Name, _ = p.str(v.v, "name")
+		t.Name, _ = p.str(v.V, "name")
 	}
 	if t.Name == "" {
 		p.errAt(n, "test: missing name")
 		t.Name = fmt.Sprintf("test at line %d", t.Line)
 	}
 	if v, ok := fs["granularity"]; ok {
-		if s, ok := p.str(v.v, "granularity"); ok {
+		if s, ok := p.str(v.V, "granularity"); ok {
 			g := metrics.Granularity(strings.ToUpper(s))
 			if !g.Valid() {
-				p.errAt(v.v, "granularity %q: want DAILY or HALF_HOUR", s)
+				p.errAt(v.V, "granularity %q: want DAILY or HALF_HOUR", s)
 			} else {
 				t.Granularity = g
 			}
 		}
 	}
 	if v, ok := fs["start"]; ok {
-		if s, ok := p.str(v.v, "start"); ok {
+		if s, ok := p.str(v.V, "start"); ok {
 			st, err := time.Parse(time.RFC3339, s)
 			if err != nil {
-				p.errAt(v.v, "start %q: want an RFC 3339 time such as 2026-11-02T00:00:00+08:00", s)
+				p.errAt(v.V, "start %q: want an RFC 3339 time such as 2026-11-02T00:00:00+08:00", s)
 			} else {
 				t.Start = st
 			}
 		}
 	}
 	if v, ok := fs["rules"]; ok {
-		t.Rules, _ = p.strings(v.v, "rules")
-		t.rulesNode = v.v
+		t.Rules, _ = p.strings(v.V, "rules")
+		t.rulesNode = v.V
 	}
 	if v, ok := fs["series"]; ok {
-		p.series(t, v.v)
+		p.series(t, v.V)
 	} else {
 		p.errAt(n, "test %q: missing series", t.Name)
 	}
 	if v, ok := fs["expect"]; ok {
-		p.expects(t, v.v)
+		p.expects(t, v.V)
 	} else {
 		p.errAt(n, "test %q: missing expect", t.Name)
 	}
@@ -471,12 +346,12 @@ func (p *fparser) series(t *Test, n *yaml.Node) {
 		fs := p.fields(m, "in series", seriesFields)
 		key := metrics.Key{Language: "en"}
 		if v, ok := fs["template"]; ok {
-			key.Template, _ = p.str(v.v, "template")
+			key.Template, _ = p.str(v.V, "template")
 		} else {
 			p.errAt(sn, "series: missing template")
 		}
 		if v, ok := fs["language"]; ok {
-			key.Language, _ = p.str(v.v, "language")
+			key.Language, _ = p.str(v.V, "language")
 		}
 		if prev, dup := seen[key]; dup {
 			p.errAt(sn, "series %s given twice (first at line %d)", key, prev)
@@ -495,9 +370,9 @@ func (p *fparser) series(t *Test, n *yaml.Node) {
 			if !ok {
 				continue
 			}
-			vals, ok := p.values(v.v, name)
+			vals, ok := p.values(v.V, name)
 			good = good && ok
-			counts = append(counts, field{name, v.v, vals})
+			counts = append(counts, field{name, v.V, vals})
 		}
 		if _, ok := fs["sent"]; !ok {
 			p.errAt(sn, "series %s: missing sent (one value per period, _ for a period with no data)", key)
@@ -509,26 +384,26 @@ func (p *fparser) series(t *Test, n *yaml.Node) {
 		}
 		var buttons []button
 		if v, ok := fs["buttons"]; ok {
-			bm := resolve(v.v)
+			bm := resolve(v.V)
 			if bm.Kind != yaml.MappingNode {
-				p.errAt(v.v, "buttons: want a mapping of button text to series, such as {\"url:Shop now\": \"40x9\"}, got %s", kindOf(bm))
+				p.errAt(v.V, "buttons: want a mapping of button text to series, such as {\"url:Shop now\": \"40x9\"}, got %s", kindOf(bm))
 				good = false
 			}
-			for _, pr := range pairs(bm, 0) {
-				k, ok := p.str(pr.k, "buttons: button text")
+			for _, pr := range yamldiag.Pairs(bm) {
+				k, ok := p.str(pr.K, "buttons: button text")
 				if !ok {
 					good = false
 					continue
 				}
 				typ, text := parseButtonKey(k)
 				if text == "" {
-					p.errAt(pr.k, "buttons: %q has no button text", k)
+					p.errAt(pr.K, "buttons: %q has no button text", k)
 					good = false
 					continue
 				}
-				vals, ok := p.values(pr.v, "button "+strconv.Quote(k))
+				vals, ok := p.values(pr.V, "button "+strconv.Quote(k))
 				good = good && ok
-				buttons = append(buttons, button{field{"button " + strconv.Quote(k), pr.v, vals}, typ, text})
+				buttons = append(buttons, button{field{"button " + strconv.Quote(k), pr.V, vals}, typ, text})
 			}
 		}
 		if !good {
@@ -593,7 +468,7 @@ func (p *fparser) series(t *Test, n *yaml.Node) {
 			}
 			switch {
 			case clicks != nil && buttons != nil && clicks[i] != sum:
-				p.errAt(fs["clicks"].v, "series %s: period %d: clicks is %d but its buttons add up to %d (leave clicks out to use the buttons' sum)", key, i+1, clicks[i], sum)
+				p.errAt(fs["clicks"].V, "series %s: period %d: clicks is %d but its buttons add up to %d (leave clicks out to use the buttons' sum)", key, i+1, clicks[i], sum)
 				good = false
 			case clicks != nil:
 				per.Clicks = clicks[i]
@@ -666,11 +541,11 @@ func (p *fparser) expects(t *Test, n *yaml.Node) {
 		e := Expect{Line: en.Line}
 		good := true
 		if v, ok := fs["at"]; ok {
-			e.At, _ = p.str(v.v, "at")
-			idx, ok := p.period(t, v.v, "at")
+			e.At, _ = p.str(v.V, "at")
+			idx, ok := p.period(t, v.V, "at")
 			good = good && ok
 			if ok && t.Periods > 0 && idx >= t.Periods {
-				p.errAt(v.v, "at %q: the series have only %d periods", e.At, t.Periods)
+				p.errAt(v.V, "at %q: the series have only %d periods", e.At, t.Periods)
 				good = false
 			}
 			e.Index = idx
@@ -683,12 +558,12 @@ func (p *fparser) expects(t *Test, n *yaml.Node) {
 			p.errAt(en, "expect: missing alerts (write alerts: [] for none)")
 			continue
 		}
-		al := resolve(v.v)
+		al := resolve(v.V)
 		if al.Kind == yaml.ScalarNode && al.Tag == "!!null" {
 			al = &yaml.Node{Kind: yaml.SequenceNode}
 		}
 		if al.Kind != yaml.SequenceNode {
-			p.errAt(v.v, "alerts: want a list of {rule, template, language, button, state}, got %s", kindOf(al))
+			p.errAt(v.V, "alerts: want a list of {rule, template, language, button, state}, got %s", kindOf(al))
 			continue
 		}
 		for _, an := range al.Content {
@@ -716,7 +591,7 @@ func (p *fparser) want(t *Test, n *yaml.Node) (Want, bool) {
 		if !ok {
 			return nil
 		}
-		s, ok := p.str(v.v, name)
+		s, ok := p.str(v.V, name)
 		if !ok {
 			good = false
 			return nil
@@ -727,14 +602,14 @@ func (p *fparser) want(t *Test, n *yaml.Node) (Want, bool) {
 	w.Rule, w.Template, w.Language, w.Button = strField("rule"), strField("template"), strField("language"), strField("button")
 	w.State, w.Severity = strField("state"), strField("severity")
 	if w.State != nil && *w.State != alert.Firing && *w.State != alert.Resolved {
-		p.errAt(fs["state"].v, "state %q: want firing or resolved", *w.State)
+		p.errAt(fs["state"].V, "state %q: want firing or resolved", *w.State)
 		good = false
 	}
 	if v, ok := fs["silenced"]; ok {
-		r := resolve(v.v)
+		r := resolve(v.V)
 		var b bool
 		if r.Kind != yaml.ScalarNode || r.Decode(&b) != nil || r.Tag != "!!bool" {
-			p.errAt(v.v, "silenced: want true or false, got %s", kindOf(r))
+			p.errAt(v.V, "silenced: want true or false, got %s", kindOf(r))
 			good = false
 		} else {
 			w.Silenced = &b
@@ -746,14 +621,14 @@ func (p *fparser) want(t *Test, n *yaml.Node) (Want, bool) {
 		if !ok {
 			continue
 		}
-		s, ok := p.str(v.v, name)
+		s, ok := p.str(v.V, name)
 		if !ok {
 			good = false
 			continue
 		}
 		a, err := parseApprox(s)
 		if err != nil {
-			p.errAt(v.v, "%s %q: %v", name, s, err)
+			p.errAt(v.V, "%s %q: %v", name, s, err)
 			good = false
 			continue
 		}
@@ -765,10 +640,10 @@ func (p *fparser) want(t *Test, n *yaml.Node) (Want, bool) {
 		}
 	}
 	if v, ok := fs["since"]; ok {
-		idx, ok := p.period(t, v.v, "since")
+		idx, ok := p.period(t, v.V, "since")
 		if ok {
 			w.Since = &idx
-			w.text["since"], _ = p.str(v.v, "since")
+			w.text["since"], _ = p.str(v.V, "since")
 		}
 		good = good && ok
 	}
@@ -811,17 +686,4 @@ func (w *Want) String() string {
 		return "{any alert}"
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-// sortDiags orders diagnostics by position.
-func sortDiags(ds rules.Diagnostics) {
-	sort.SliceStable(ds, func(i, j int) bool {
-		if ds[i].File != ds[j].File {
-			return ds[i].File < ds[j].File
-		}
-		if ds[i].Line != ds[j].Line {
-			return ds[i].Line < ds[j].Line
-		}
-		return ds[i].Col < ds[j].Col
-	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cams-alert/cams-alert/function/metrics"
 	"github.com/cams-alert/cams-alert/function/rules"
+	"github.com/cams-alert/cams-alert/function/yamldiag"
 )
 
 // Report counts tests.
@@ -27,7 +28,7 @@ type Options struct {
 // variable is set, to a placeholder. Tests never send anything, and must not
 // depend on the machine's environment.
 func Env(name string) (string, bool) {
-	return "https://ruletest.invalid/" + name, true
+	return "https://ruletest.invalid/" + name + "?access_token=x", true
 }
 
 // RunFiles runs every test in the files, printing failures (and, with
@@ -56,7 +57,7 @@ func RunFile(path string, out io.Writer, opt Options) Report {
 // Run loads the file's rules and runs its tests.
 func (f *File) Run(out io.Writer, opt Options) Report {
 	failFile := func(ds rules.Diagnostics) Report {
-		sortDiags(ds)
+		ds.Sort()
 		fmt.Fprintf(out, "FAIL  %s\n", f.Path)
 		for _, d := range ds {
 			fmt.Fprintf(out, "      %s\n", d)
@@ -150,7 +151,7 @@ func (t *Test) subset(set *rules.Set) (*rules.Set, []string) {
 			if t.rulesNode != nil {
 				line, col = t.rulesNode.Line, t.rulesNode.Column
 			}
-			problems = append(problems, fmt.Sprintf("%s:%d:%d: rules: no rule %q in the rule files%s", t.File, line, col, name, suggest(name, names)))
+			problems = append(problems, fmt.Sprintf("%s:%d:%d: rules: no rule %q in the rule files%s", t.File, line, col, name, yamldiag.Suggest(name, names)))
 		}
 	}
 	return &sub, problems
@@ -159,7 +160,7 @@ func (t *Test) subset(set *rules.Set) (*rules.Set, []string) {
 // run returns the test's failures, one line each (empty: passed).
 func (t *Test) run(set *rules.Set) []string {
 	if len(t.Diags) > 0 {
-		sortDiags(t.Diags)
+		t.Diags.Sort()
 		var out []string
 		for _, d := range t.Diags {
 			out = append(out, d.String())
