@@ -289,7 +289,8 @@ func (a *app) cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	printErr(stderr, s.rules.Warnings)
-	chans, _, err := a.channels(s.cfg, s.rules, false, nil)
+	chans, defaults, err := a.channels(s.cfg, s.rules, false, nil)
+	printErr(stderr, routeWarnings(s.rules, chans, defaults))
 	switch {
 	case errors.Is(err, errNoChannel):
 		// Rules usually ship without channels and get them from the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/cams-alert/cams-alert/function/notify/console"
 	"github.com/cams-alert/cams-alert/function/notify/dingtalk"
 	"github.com/cams-alert/cams-alert/function/notify/slack"
+	"github.com/cams-alert/cams-alert/function/receiver"
 	"github.com/cams-alert/cams-alert/function/rules"
 )
 
@@ -38,14 +40,14 @@ const (
 var errNoChannel = errors.New("no channel to notify: set SLACK_WEBHOOK_URL (or SLACK_BOT_TOKEN and SLACK_CHANNEL) or DINGTALK_WEBHOOK_URL, or declare channels in the rules")
 
 // channels builds a notifier per channel: the rules' channels plus the
-// default ones from the environment. Defaults take rules that name no channel
-// and the monitor-health message: the environment's channels when set, else
-// the rules' `defaults.notify`. A dry run swaps every notifier for a console.
+// environment's. The defaults (see defaultChannels) take the rules that
+// name no channel and the monitor-health message. A dry run swaps every
+// notifier for a console.
 func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func(string) *console.Notifier) (map[string]monitor.Channel, []string, error) {
-	// The monitor decides which resolutions are due (per rule and channel);
-	// the notifiers render whatever they are handed.
-	out := map[string]monitor.Channel{}
-	var defaults []string
+	recv, defaults, err := receivers(cfg, set)
+	if err != nil {
+		return nil, nil, err
+	}
 	// Redirects to another host are refused: a webhook's token must not
 	// follow a redirect anywhere else.
 	timeout := webhookTimeout
@@ -53,56 +55,20 @@ func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func
 		timeout = a.tune.webhookTimeout
 	}
 	client := notify.HTTPClient(&http.Client{Timeout: timeout})
-	add := func(name string, n notify.Notifier, err error, sendResolved *bool) error {
+	// The monitor decides which resolutions are due (per rule and channel);
+	// the notifiers render whatever they are handed.
+	out := map[string]monitor.Channel{}
+	var errs []error
+	for name, c := range recv {
+		n, err := a.notifier(c, client, cfg.MessageLocale)
 		if err != nil {
-			return fmt.Errorf("channel %s: %w", name, err)
+			errs = append(errs, fmt.Errorf("channel %s: %w", name, err))
+			continue
 		}
 		if dryRun {
 			n = dry(name)
 		}
-		out[name] = monitor.Channel{Notifier: n, SendResolved: sendResolved}
-		return nil
-	}
-	var errs []error
-	for name, c := range set.Channels {
-		var n notify.Notifier
-		var err error
-		switch c.Type {
-		case "slack":
-			n, err = slack.New(slack.Config{Name: name, WebhookURL: c.WebhookURL, BotToken: c.BotToken,
-				Channel: c.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval})
-		case "dingtalk":
-			n, err = dingtalk.New(dingtalk.Config{Name: name, WebhookURL: c.WebhookURL, Secret: c.Secret,
-				AtMobiles: c.AtMobiles, AtUserIDs: c.AtUserIDs, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval})
-		default:
-			err = fmt.Errorf("unknown type %q", c.Type)
-		}
-		if e := add(name, n, err, c.SendResolved); e != nil {
-			errs = append(errs, e)
-		}
-	}
-	if cfg.SlackWebhookURL != "" || cfg.SlackBotToken != "" {
-		if _, taken := out[envSlack]; !taken {
-			n, err := slack.New(slack.Config{Name: envSlack, WebhookURL: cfg.SlackWebhookURL,
-				BotToken: cfg.SlackBotToken, Channel: cfg.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval})
-			if e := add(envSlack, n, err, nil); e != nil {
-				errs = append(errs, e)
-			}
-		}
-		defaults = append(defaults, envSlack)
-	}
-	if cfg.DingTalkWebhookURL != "" {
-		if _, taken := out[envDingTalk]; !taken {
-			n, err := dingtalk.New(dingtalk.Config{Name: envDingTalk, WebhookURL: cfg.DingTalkWebhookURL,
-				Secret: cfg.DingTalkSecret, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval})
-			if e := add(envDingTalk, n, err, nil); e != nil {
-				errs = append(errs, e)
-			}
-		}
-		defaults = append(defaults, envDingTalk)
-	}
-	if len(defaults) == 0 {
-		defaults = append(defaults, set.Defaults.Notify...)
+		out[name] = monitor.Channel{Notifier: n, SendResolved: c.SendResolved}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
@@ -115,13 +81,100 @@ func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func
 		out["terminal"] = monitor.Channel{Notifier: dry("terminal")}
 		defaults = []string{"terminal"}
 	}
-	if len(defaults) == 0 {
-		names := make([]string, 0, len(out))
-		for n := range out {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		defaults = names
-	}
 	return out, defaults, nil
+}
+
+// notifier makes the notifier of a validated channel; a channel that names
+// no locale speaks MESSAGE_LOCALE's.
+func (a *app) notifier(c *receiver.Channel, client *http.Client, defaultLocale string) (notify.Notifier, error) {
+	locale := c.LocaleOr(defaultLocale)
+	switch c.Type {
+	case receiver.Slack:
+		return slack.New(slack.Config{Name: c.Name, WebhookURL: c.WebhookURL, BotToken: c.BotToken,
+			Channel: c.SlackChannel, HTTPClient: client, SendResolved: true, MinInterval: a.tune.minInterval, Locale: locale})
+	case receiver.DingTalk:
+		return dingtalk.New(dingtalk.Config{Name: c.Name, WebhookURL: c.WebhookURL, Secret: c.Secret,
+			AtMobiles: c.AtMobiles, AtUserIDs: c.AtUserIDs, HTTPClient: client, SendResolved: true,
+			MinInterval: a.tune.minInterval, Locale: locale})
+	}
+	return nil, fmt.Errorf("unknown type %q", c.Type)
+}
+
+// receivers lists the channels a run may send to, validated: those the
+// rules declare, and those the environment configures (SLACK_*, DINGTALK_*,
+// named "slack" and "dingtalk" unless a rule file took the name), with the
+// default channels.
+func receivers(cfg *config.Config, set *rules.Set) (map[string]*receiver.Channel, []string, error) {
+	recv := make(map[string]*receiver.Channel, len(set.Channels)+2)
+	for name, c := range set.Channels {
+		recv[name] = c
+	}
+	var env []string
+	var errs []error
+	for _, c := range envReceivers(cfg) {
+		env = append(env, c.Name)
+		if _, taken := recv[c.Name]; taken {
+			continue
+		}
+		if err := c.Validate(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		recv[c.Name] = c
+	}
+	return recv, defaultChannels(env, set), errors.Join(errs...)
+}
+
+// envReceivers are the channels the environment configures.
+func envReceivers(cfg *config.Config) []*receiver.Channel {
+	var out []*receiver.Channel
+	if cfg.SlackWebhookURL != "" || cfg.SlackBotToken != "" {
+		out = append(out, &receiver.Channel{Name: envSlack, Type: receiver.Slack, WebhookURL: cfg.SlackWebhookURL,
+			BotToken: cfg.SlackBotToken, SlackChannel: cfg.SlackChannel})
+	}
+	if cfg.DingTalkWebhookURL != "" {
+		out = append(out, &receiver.Channel{Name: envDingTalk, Type: receiver.DingTalk,
+			WebhookURL: cfg.DingTalkWebhookURL, Secret: cfg.DingTalkSecret})
+	}
+	return out
+}
+
+// defaultChannels take the rules that name no channel (neither the rule nor
+// the files' defaults give notify) and the monitor-health message: the
+// environment's channels when it configures any, so that declaring a
+// channel in a rule file never silently takes the shipped rules away from
+// SLACK_WEBHOOK_URL; else the files' defaults.notify; else every channel the
+// files declare.
+func defaultChannels(env []string, set *rules.Set) []string {
+	switch {
+	case len(env) > 0:
+		return env
+	case set.Defaults.NotifySet:
+		return set.Defaults.Notify
+	}
+	names := slices.Clone(set.ChannelOrder)
+	sort.Strings(names)
+	return names
+}
+
+// routeWarnings names each rule whose alerts reach no channel: its notify
+// list is empty, or it takes the defaults and there are none. With no
+// channel at all, errNoChannel says so once instead.
+func routeWarnings(set *rules.Set, chans map[string]monitor.Channel, defaults []string) rules.Diagnostics {
+	if len(chans) == 0 {
+		return nil
+	}
+	var ds rules.Diagnostics
+	for _, r := range set.Rules {
+		if slices.ContainsFunc(r.Channels(defaults), func(n string) bool { _, ok := chans[n]; return ok }) {
+			continue
+		}
+		why := "its notify list is empty"
+		if !r.NotifySet {
+			why = "it takes the default channels and there are none"
+		}
+		ds = append(ds, rules.Diagnostic{File: r.File, Line: r.Line, Col: max(r.Col, 1), Warning: true,
+			Msg: fmt.Sprintf("rule %s: its alerts reach no channel (%s); they show only in the run summary", r.Name, why)})
+	}
+	return ds
 }

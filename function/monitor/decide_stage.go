@@ -95,11 +95,7 @@ func (s *DecideStage) due(r *Result, ev *Evaluation, hist map[string][]ledger.En
 	if period.IsZero() {
 		period = ev.Period.Start
 	}
-	chans := r.Rule.Notify
-	if len(chans) == 0 {
-		chans = s.Default
-	}
-	for _, ch := range chans {
+	for _, ch := range r.Rule.Channels(s.Default) {
 		c, ok := s.Channels[ch]
 		if !ok {
 			continue

@@ -117,7 +117,7 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 	if !ok {
 		return
 	}
-	r := &Rule{File: l.rep.File, Line: m.Line, For: 1, Granularity: metrics.Daily, BaselineStat: defaultBaselineStat}
+	r := &Rule{File: l.rep.File, Line: m.Line, Col: m.Column, For: 1, Granularity: metrics.Daily, BaselineStat: defaultBaselineStat}
 	rr := &ruleReader{l: l, m: m, fs: l.rep.Fields(m, "in rule", ruleFields), label: label, r: r, pr: &pendingRule{r: r}, good: true}
 	rr.name()
 	rr.condition()

@@ -112,6 +112,7 @@ type Rule struct {
 	ExprSource string
 	File       string
 	Line       int
+	Col        int
 
 	exprVars uint32 // bitmask of the variables the expression reads
 	allTpl   bool   // Match.Templates is empty or only "*"
@@ -138,7 +139,7 @@ type Set struct {
 // Channels returns the channels the rule's alerts go to: its notify list
 // (or the defaults' notify), else the run's default channels def.
 func (r *Rule) Channels(def []string) []string {
-	if r.NotifySet {
+	if r.NotifySet || len(r.Notify) > 0 {
 		return r.Notify
 	}
 	return def

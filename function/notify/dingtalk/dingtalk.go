@@ -24,7 +24,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +52,8 @@ const (
 	RateLimitWait = time.Minute
 )
 
-// Config configures one DingTalk robot.
+// Config configures one DingTalk robot from a receiver.Channel, which has
+// already checked it.
 type Config struct {
 	// Name is the channel's name in the rules (e.g. "ops-ding").
 	Name string
@@ -73,6 +73,9 @@ type Config struct {
 	MinInterval time.Duration
 	// MaxMessages caps the messages one digest becomes (default 5).
 	MaxMessages int
+	// Locale is the language of the channel's messages (receiver.English or
+	// receiver.Chinese), the channel's own or the run's default.
+	Locale string
 }
 
 // Notifier posts digests to one DingTalk robot.
@@ -95,13 +98,9 @@ type Notifier struct {
 
 var _ notify.Notifier = (*Notifier)(nil)
 
-var (
-	mobileRe = regexp.MustCompile(`^\+?[0-9][0-9-]{2,24}$`)
-	userIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.$-]{0,63}$`)
-)
-
-// New checks c and returns its notifier. Errors never contain the access
-// token or the secret.
+// New returns c's notifier. It trusts the receiver's checks of the channel
+// (https robot URL with an access_token, phone numbers and user ids that
+// are well formed). Errors never contain the access token or the secret.
 func New(c Config) (*Notifier, error) {
 	n := &Notifier{
 		name:         c.Name,
@@ -120,40 +119,15 @@ func New(c Config) (*Notifier, error) {
 	if c.MinInterval == 0 {
 		n.pacer.Interval = DefaultMinInterval
 	}
-	if c.WebhookURL == "" {
-		return nil, fmt.Errorf("dingtalk channel %s: needs a webhook URL", n.name)
-	}
-	if err := webhook.Check(c.WebhookURL); err != nil {
-		return nil, fmt.Errorf("dingtalk channel %s: %w", n.name, err)
-	}
-	u, _ := url.Parse(c.WebhookURL)
-	if u.Query().Get("access_token") == "" {
-		return nil, fmt.Errorf("dingtalk channel %s: webhook URL %s has no access_token", n.name, webhook.Redact(c.WebhookURL))
+	u, err := url.Parse(c.WebhookURL)
+	if err != nil {
+		// receiver.Channel checked it: only a Config built by hand gets here
+		return nil, fmt.Errorf("dingtalk channel %s: webhook URL %s is not a URL", n.name, webhook.Redact(c.WebhookURL))
 	}
 	n.webhookURL = u
 	n.redacted = webhook.Redact(c.WebhookURL)
 	n.secrets = append(notify.URLSecrets(c.WebhookURL), c.Secret)
-	// The values are not echoed: they may come from a ${VAR}.
-	for i, m := range c.AtMobiles {
-		m = strings.TrimSpace(m)
-		if m == "" {
-			continue
-		}
-		if !mobileRe.MatchString(m) {
-			return nil, fmt.Errorf("dingtalk channel %s: at_mobiles: item %d is not a phone number (digits, optionally +country-)", n.name, i+1)
-		}
-		n.atMobiles = append(n.atMobiles, m)
-	}
-	for i, id := range c.AtUserIDs {
-		id = strings.TrimSpace(id)
-		if id == "" {
-			continue
-		}
-		if !userIDRe.MatchString(id) {
-			return nil, fmt.Errorf("dingtalk channel %s: at_user_ids: item %d is not a user id", n.name, i+1)
-		}
-		n.atUserIDs = append(n.atUserIDs, id)
-	}
+	n.atMobiles, n.atUserIDs = c.AtMobiles, c.AtUserIDs
 	n.client = notify.HTTPClient(c.HTTPClient)
 	return n, nil
 }

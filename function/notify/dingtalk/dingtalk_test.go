@@ -380,31 +380,6 @@ func TestPacingAndFakeRateLimit(t *testing.T) {
 	}
 }
 
-func TestNewValidates(t *testing.T) {
-	const tok = "TOKENVALUE123456"
-	tests := []struct {
-		name string
-		c    dingtalk.Config
-		want string
-	}{
-		{"no url", dingtalk.Config{}, "needs a webhook URL"},
-		{"http", dingtalk.Config{WebhookURL: "http://oapi.dingtalk.com/robot/send?access_token=" + tok}, "https"},
-		{"no token", dingtalk.Config{WebhookURL: "https://oapi.dingtalk.com/robot/send"}, "no access_token"},
-		{"bad mobile", dingtalk.Config{WebhookURL: "https://oapi.dingtalk.com/robot/send?access_token=" + tok, AtMobiles: []string{"138 **x**"}}, "not a phone number"},
-		{"bad user id", dingtalk.Config{WebhookURL: "https://oapi.dingtalk.com/robot/send?access_token=" + tok, AtUserIDs: []string{"a b"}}, "not a user id"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := dingtalk.New(tt.c)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), tok) {
-				t.Fatalf("leak: %v", err)
-			}
-		})
-	}
-}
 
 func TestRedirectToOtherHostRefused(t *testing.T) {
 	other := notifytest.NewDingTalk(t, "")
