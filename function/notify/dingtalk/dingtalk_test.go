@@ -380,7 +380,6 @@ func TestPacingAndFakeRateLimit(t *testing.T) {
 	}
 }
 
-
 func TestRedirectToOtherHostRefused(t *testing.T) {
 	other := notifytest.NewDingTalk(t, "")
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
