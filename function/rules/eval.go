@@ -1,8 +1,10 @@
 package rules
 
 import (
+	"errors"
 	"math"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,9 +89,17 @@ func anyGlob(globs []string, s string) bool {
 // the evaluated period w (the period starting at w.Start; the series may
 // have no period there). Periods after w are ignored. It returns only the
 // alerts that are firing in w or resolved in w. Safe for concurrent use.
+// A rule whose expression fails at run time is left out: EvaluateAll says so.
 func (s *Set) Evaluate(series *metrics.Series, w metrics.Window) []Result {
+	out, _ := s.EvaluateAll(series, w)
+	return out
+}
+
+// EvaluateAll is Evaluate, and the rules that could not be evaluated on the
+// series (at most one error per rule).
+func (s *Set) EvaluateAll(series *metrics.Series, w metrics.Window) ([]Result, []*EvalError) {
 	if series == nil {
-		return nil
+		return nil, nil
 	}
 	g := series.Granularity
 	if g == "" {
@@ -111,6 +121,7 @@ func (s *Set) Evaluate(series *metrics.Series, w metrics.Window) []Result {
 		cur = lo
 	}
 	var out []Result
+	var errs []*EvalError
 	var ev evaluator
 	defer ev.release()
 	for _, r := range s.Rules {
@@ -124,6 +135,10 @@ func (s *Set) Evaluate(series *metrics.Series, w metrics.Window) []Result {
 			ok = ev.absent(s, series, g, w, lo, cur, &res)
 		} else {
 			ok = ev.rule(cur, &res)
+		}
+		if ev.err != nil {
+			errs = append(errs, &EvalError{Rule: r, Key: series.Key.String(), Err: ev.err})
+			ev.err = nil
 		}
 		if !ok {
 			continue
@@ -139,7 +154,7 @@ func (s *Set) Evaluate(series *metrics.Series, w metrics.Window) []Result {
 		})
 		out = append(out, res)
 	}
-	return out
+	return out, errs
 }
 
 func volumeOf(r *Rule) string {
@@ -155,6 +170,7 @@ type evaluator struct {
 	ps  []metrics.Period
 	vm  *vm.VM
 	env exprEnv
+	err error // the first run-time failure of the rule's expression
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
@@ -468,6 +484,9 @@ func (ev *evaluator) runExpr(j int) (evaluated, holds bool) {
 	}
 	out, err := ev.vm.Run(r.Expr, e)
 	if err != nil {
+		if ev.err == nil && !errors.Is(err, errDivZero) && !strings.Contains(err.Error(), errDivZero.Error()) {
+			ev.err = errors.New(firstLine(err.Error()))
+		}
 		return false, false
 	}
 	b, ok := out.(bool)

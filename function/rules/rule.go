@@ -749,7 +749,7 @@ var exprDiv = []expr.Option{
 			return nil, err
 		}
 		if b == 0 {
-			return nil, errors.New("division by zero")
+			return nil, errDivZero
 		}
 		return a / b, nil
 	}, new(func(int, int) float64), new(func(float64, float64) float64),
@@ -769,6 +769,9 @@ func compileExpr(src string, hasButton bool) (prog *vm.Program, vars uint32, err
 			prog, err = nil, fmt.Errorf("cannot compile expression")
 		}
 	}()
+	if err := checkExpr(src); err != nil {
+		return nil, 0, err
+	}
 	p, err := expr.Compile(src, append([]expr.Option{expr.Env(exprEnv{}), expr.AsBool(), expr.MaxNodes(2000)}, exprDiv...)...)
 	if err != nil {
 		var fe *file.Error

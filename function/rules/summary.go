@@ -40,16 +40,83 @@ type SummaryData struct {
 }
 
 // summaryFuncs are the only functions templates get: nothing reads the
-// environment, files or the network.
+// environment, files or the network. They replace text/template's builtins
+// that build strings (print, printf, println, html, js, urlquery) with
+// bounded ones: the 2000-byte cap on the output alone let nested printf
+// build gigabytes in between.
 var summaryFuncs = template.FuncMap{
-	"percent": fmtPercent,
-	"change":  fmtChange,
-	"num":     fmtNum,
-	"trend":   fmtTrend,
-	"format":  fmtValue,
+	"percent":  fmtPercent,
+	"change":   fmtChange,
+	"num":      fmtNum,
+	"trend":    fmtTrend,
+	"format":   fmtValue,
+	"print":    func(a ...any) (string, error) { return bounded("print", a, func() string { return fmt.Sprint(a...) }) },
+	"println":  func(a ...any) (string, error) { return bounded("println", a, func() string { return fmt.Sprintln(a...) }) },
+	"printf":   boundedPrintf,
+	"html":     func(a ...any) (string, error) { return bounded("html", a, func() string { return template.HTMLEscaper(a...) }) },
+	"js":       func(a ...any) (string, error) { return bounded("js", a, func() string { return template.JSEscaper(a...) }) },
+	"urlquery": func(a ...any) (string, error) { return bounded("urlquery", a, func() string { return template.URLQueryEscaper(a...) }) },
 }
 
-const maxSummaryBytes = 2000
+const (
+	maxSummaryBytes = 2000
+	// maxSummarySource bounds the template's text, and with it how many
+	// calls one execution makes.
+	maxSummarySource = 4000
+)
+
+// bounded runs build unless the arguments are already longer than a summary
+// may be, and refuses a result that is.
+func bounded(name string, args []any, build func() string) (string, error) {
+	if argBytes(args) > maxSummaryBytes {
+		return "", fmt.Errorf("%s: arguments longer than %d bytes", name, maxSummaryBytes)
+	}
+	out := build()
+	if len(out) > maxSummaryBytes {
+		return "", fmt.Errorf("%s: result longer than %d bytes", name, maxSummaryBytes)
+	}
+	return out, nil
+}
+
+// argBytes estimates how long the arguments print: strings by their length,
+// anything else (a number, a boolean) as a short value.
+func argBytes(args []any) int {
+	n := 0
+	for _, a := range args {
+		if s, ok := a.(string); ok {
+			n += len(s)
+		} else {
+			n += 32
+		}
+	}
+	return n
+}
+
+// boundedPrintf is printf that refuses a width or precision past the cap
+// ("%0999999999d" allocates it before any check could run) and '*', which
+// takes one from the arguments.
+func boundedPrintf(format string, args ...any) (string, error) {
+	if len(format) > maxSummaryBytes {
+		return "", fmt.Errorf("printf: format longer than %d bytes", maxSummaryBytes)
+	}
+	for _, m := range fmtNumberRE.FindAllString(format, -1) {
+		if strings.Contains(m, "*") {
+			return "", errors.New("printf: '*' widths are not allowed")
+		}
+		for _, d := range digitsRE.FindAllString(m, -1) {
+			if v, err := strconv.Atoi(d); err != nil || v > maxSummaryBytes {
+				return "", fmt.Errorf("printf: width or precision %s is more than %d", d, maxSummaryBytes)
+			}
+		}
+	}
+	return bounded("printf", append([]any{format}, args...), func() string { return fmt.Sprintf(format, args...) })
+}
+
+var (
+	// fmtNumberRE finds a verb's flags, argument index, width and precision.
+	fmtNumberRE = regexp.MustCompile(`%[-+# 0]*(\[\d+\])?[\d*]*(\.[\d*]*)?`)
+	digitsRE    = regexp.MustCompile(`\d+`)
+)
 
 var errTooLong = errors.New("summary longer than 2000 bytes")
 
@@ -72,6 +139,9 @@ var sampleData = SummaryData{
 // parseSummary parses a summary template and runs it once on sample data so
 // that a misspelt field is a load error, not a broken alert.
 func parseSummary(name, text string) (*template.Template, error) {
+	if len(text) > maxSummarySource {
+		return nil, fmt.Errorf("summary is %d bytes, more than the %d allowed", len(text), maxSummarySource)
+	}
 	t, err := template.New(name).Funcs(summaryFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, errors.New(cleanTemplateErr(err, name))

@@ -165,7 +165,7 @@ func tooLarge(file string, root *yaml.Node, lim Limits) (Diagnostic, bool) {
 	s := w.walk(root)
 	switch {
 	case w.deep != nil:
-		return At(file, w.deep, 0, fmt.Sprintf("nested more than %d levels deep (aliases followed)", lim.MaxDepth)), false
+		return At(file, w.deep, 0, fmt.Sprintf("nested more than %d levels deep", lim.MaxDepth)), false
 	case s.nodes > lim.MaxNodes:
 		at := w.big
 		if at == nil {
@@ -182,7 +182,7 @@ type walker struct {
 	lim  Limits
 	memo map[*yaml.Node]shape
 	deep *yaml.Node // first node found too deep
-	big  *yaml.Node // first alias whose expansion passed the limit
+	big  *yaml.Node // the node whose expansion first passed the limit
 }
 
 func (w *walker) walk(n *yaml.Node) shape {
@@ -201,8 +201,8 @@ func (w *walker) walk(n *yaml.Node) shape {
 		cs := w.walk(c)
 		s.nodes = min(s.nodes+cs.nodes, w.lim.MaxNodes+1)
 		s.depth = max(s.depth, cs.depth+1)
-		if s.nodes > w.lim.MaxNodes && w.big == nil && n.Kind == yaml.AliasNode {
-			w.big = n
+		if s.nodes > w.lim.MaxNodes && w.big == nil {
+			w.big = c // the alias (or node) whose expansion passed the limit
 		}
 		if w.deep != nil || w.big != nil {
 			break
