@@ -30,7 +30,7 @@ func TestRoutingKeepsEnvChannels(t *testing.T) {
 			slack: true},
 		{name: "defaults.notify routes to the declared channel",
 			extra: "channels:\n  team-ding: {type: dingtalk, webhook_url: \"${TEAM_DING}\", secret: \"${TEAM_DING_SECRET}\"}\ndefaults:\n  notify: [team-ding]\n",
-			own: true},
+			own:   true},
 		{name: "notify: [] reaches nothing and validate warns",
 			extra: "defaults:\n  notify: []\n",
 			warn:  "rule read-rate-drop: its alerts reach no channel (its notify list is empty)"},

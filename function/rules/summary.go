@@ -45,17 +45,25 @@ type SummaryData struct {
 // bounded ones: the 2000-byte cap on the output alone let nested printf
 // build gigabytes in between.
 var summaryFuncs = template.FuncMap{
-	"percent":  fmtPercent,
-	"change":   fmtChange,
-	"num":      fmtNum,
-	"trend":    fmtTrend,
-	"format":   fmtValue,
-	"print":    func(a ...any) (string, error) { return bounded("print", a, func() string { return fmt.Sprint(a...) }) },
-	"println":  func(a ...any) (string, error) { return bounded("println", a, func() string { return fmt.Sprintln(a...) }) },
-	"printf":   boundedPrintf,
-	"html":     func(a ...any) (string, error) { return bounded("html", a, func() string { return template.HTMLEscaper(a...) }) },
-	"js":       func(a ...any) (string, error) { return bounded("js", a, func() string { return template.JSEscaper(a...) }) },
-	"urlquery": func(a ...any) (string, error) { return bounded("urlquery", a, func() string { return template.URLQueryEscaper(a...) }) },
+	"percent": fmtPercent,
+	"change":  fmtChange,
+	"num":     fmtNum,
+	"trend":   fmtTrend,
+	"format":  fmtValue,
+	"print":   func(a ...any) (string, error) { return bounded("print", a, func() string { return fmt.Sprint(a...) }) },
+	"println": func(a ...any) (string, error) {
+		return bounded("println", a, func() string { return fmt.Sprintln(a...) })
+	},
+	"printf": boundedPrintf,
+	"html": func(a ...any) (string, error) {
+		return bounded("html", a, func() string { return template.HTMLEscaper(a...) })
+	},
+	"js": func(a ...any) (string, error) {
+		return bounded("js", a, func() string { return template.JSEscaper(a...) })
+	},
+	"urlquery": func(a ...any) (string, error) {
+		return bounded("urlquery", a, func() string { return template.URLQueryEscaper(a...) })
+	},
 }
 
 const (
