@@ -32,7 +32,7 @@ func hostileInputs() []struct{ name, yaml, want string } {
 		{"alias fan-out", laughs, "f.yaml:5:21: aliases and merge keys expand the document to more than 200000 nodes"},
 		{"100,000 nested [", "rules: " + strings.Repeat("[", 100_000), "f.yaml:1:72: nested more than 64 levels deep"},
 		{"100,000 nested {", "rules:\n  - " + strings.Repeat("{a: ", 100_000), "f.yaml:2:261: nested more than 64 levels deep"},
-		{"deep block nesting", "rules:\n" + deepBlock(100), "f.yaml:38:75: nested more than 64 levels deep"},
+		{"deep block nesting", "rules:\n" + deepBlock(100), "f.yaml:65:129: nested more than 64 levels deep"},
 		{"1 MB expression", "rules:\n  - {name: a, expr: \"" + strings.Repeat("sent+", 200_000) + "1 > 0\"}\n", "f.yaml:2:21: rule a: expr: expression is 1000005 bytes, more than the 4096 allowed"},
 		{"deep expression", "rules:\n  - {name: a, expr: \"" + strings.Repeat("(", 1000) + "sent" + strings.Repeat(")", 1000) + " > 0\"}\n", "f.yaml:2:21: rule a: expr: nested more than 64 levels deep (expression column 65)"},
 		{"huge range", "rules:\n  - {name: a, expr: \"len(map(1..100000000, # * sent)) > 0\"}\n", "f.yaml:2:21: rule a: expr: range 1..100000000 has more than 1000 values (expression column 10)"},

@@ -3,7 +3,10 @@ package ruletest
 import (
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cams-alert/cams-alert/function/rules"
 )
@@ -23,8 +26,19 @@ func FuzzFile(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Add([]byte("rule_files: [r.yaml]\ntests: " + strings.Repeat("[", 100_000)))
+	f.Add([]byte("rule_files: [r.yaml]\ntests:\n  - &t {name: a}\n  - &l [*t, *t, *t, *t, *t, *t, *t, *t]\n  - [*l, *l, *l, *l, *l, *l, *l, *l]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
 		file := ParseBytes("fuzz_test.yaml", data)
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		// validate's budgets: a second, and far less than a run's 512 MB
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 128<<20 || took > time.Second {
+			t.Fatalf("parsing took %v and %d MB", took, alloc>>20)
+		}
 		check := func(ds rules.Diagnostics) {
 			for _, d := range ds {
 				if d.File != "fuzz_test.yaml" || d.Line < 1 || d.Col < 1 || d.Msg == "" {

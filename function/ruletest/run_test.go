@@ -172,3 +172,18 @@ func TestApprox(t *testing.T) {
 		}
 	}
 }
+
+// TestParseHostile: test files get the rule files' limits (yamldiag).
+func TestParseHostile(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"100,000 nested [", "rule_files: [r.yaml]\ntests: " + strings.Repeat("[", 100_000), "x_test.yaml:2:72: nested more than 64 levels deep"},
+		{"too big", "rule_files: [r.yaml]\n" + strings.Repeat("# padding padding padding padding padding\n", 30_000), "x_test.yaml:1:1: file is 1260021 bytes, more than the 1048576 bytes a file may have"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := ParseBytes("x_test.yaml", []byte(tc.src))
+			if got := f.Diags.Error(); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}

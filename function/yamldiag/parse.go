@@ -164,8 +164,8 @@ func tooLarge(file string, root *yaml.Node, lim Limits) (Diagnostic, bool) {
 	w := &walker{lim: lim, memo: map[*yaml.Node]shape{}}
 	s := w.walk(root)
 	switch {
-	case w.deep != nil:
-		return At(file, w.deep, 0, fmt.Sprintf("nested more than %d levels deep", lim.MaxDepth)), false
+	case s.depth > lim.MaxDepth:
+		return At(file, w.deepest(root), 0, fmt.Sprintf("nested more than %d levels deep", lim.MaxDepth)), false
 	case s.nodes > lim.MaxNodes:
 		at := w.big
 		if at == nil {
@@ -181,7 +181,6 @@ type shape struct{ nodes, depth int }
 type walker struct {
 	lim  Limits
 	memo map[*yaml.Node]shape
-	deep *yaml.Node // first node found too deep
 	big  *yaml.Node // the node whose expansion first passed the limit
 }
 
@@ -204,15 +203,34 @@ func (w *walker) walk(n *yaml.Node) shape {
 		if s.nodes > w.lim.MaxNodes && w.big == nil {
 			w.big = c // the alias (or node) whose expansion passed the limit
 		}
-		if w.deep != nil || w.big != nil {
+		if s.depth > w.lim.MaxDepth || w.big != nil {
 			break
 		}
 	}
-	if s.depth > w.lim.MaxDepth && w.deep == nil {
-		w.deep = n
-	}
 	w.memo[n] = s
 	return s
+}
+
+// deepest follows the deepest branch down from n to the first node past
+// MaxDepth: where the nesting goes too far.
+func (w *walker) deepest(n *yaml.Node) *yaml.Node {
+	for level := 1; level <= w.lim.MaxDepth; level++ {
+		kids := n.Content
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			kids = []*yaml.Node{n.Alias}
+		}
+		next := (*yaml.Node)(nil)
+		for _, c := range kids {
+			if next == nil || w.memo[c].depth > w.memo[next].depth {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return n
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
