@@ -28,12 +28,13 @@ func hostileInputs() []struct{ name, yaml, want string } {
 		"  - &l2 [" + strings.TrimSuffix(strings.Repeat("*l1, ", 100), ", ") + "]\n" +
 		"  - [" + strings.TrimSuffix(strings.Repeat("*l2, ", 100), ", ") + "]\n"
 	return []struct{ name, yaml, want string }{
-		{"merge-key fan-out", fan.String(), "f.yaml:5:40: aliases and merge keys expand the document to more than 200000 nodes"},
-		{"alias fan-out", laughs, "f.yaml:5:21: aliases and merge keys expand the document to more than 200000 nodes"},
+		{"merge-key fan-out", fan.String(), "f.yaml:5:25: aliases and merge keys expand the document to more than 100000 nodes"},
+		{"alias fan-out", laughs, "f.yaml:5:11: aliases and merge keys expand the document to more than 100000 nodes"},
 		{"100,000 nested [", "rules: " + strings.Repeat("[", 100_000), "f.yaml:1:72: nested more than 64 levels deep"},
-		{"100,000 nested {", "rules:\n  - " + strings.Repeat("{a: ", 100_000), "f.yaml:2:261: nested more than 64 levels deep"},
+		{"50,000 nested {", "rules:\n  - " + strings.Repeat("{a: ", 50_000), "f.yaml:2:261: nested more than 64 levels deep"},
 		{"deep block nesting", "rules:\n" + deepBlock(100), "f.yaml:65:129: nested more than 64 levels deep"},
-		{"1 MB expression", "rules:\n  - {name: a, expr: \"" + strings.Repeat("sent+", 200_000) + "1 > 0\"}\n", "f.yaml:2:21: rule a: expr: expression is 1000005 bytes, more than the 4096 allowed"},
+		{"200 KB expression", "rules:\n  - {name: a, expr: \"" + strings.Repeat("sent+", 40_000) + "1 > 0\"}\n", "f.yaml:2:21: rule a: expr: expression is 200005 bytes, more than the 4096 allowed"},
+		{"1 MB expression", "rules:\n  - {name: a, expr: \"" + strings.Repeat("sent+", 200_000) + "1 > 0\"}\n", "f.yaml:1:1: file is 1000036 bytes, more than the 262144 bytes a file may have"},
 		{"deep expression", "rules:\n  - {name: a, expr: \"" + strings.Repeat("(", 1000) + "sent" + strings.Repeat(")", 1000) + " > 0\"}\n", "f.yaml:2:21: rule a: expr: nested more than 64 levels deep (expression column 65)"},
 		{"huge range", "rules:\n  - {name: a, expr: \"len(map(1..100000000, # * sent)) > 0\"}\n", "f.yaml:2:21: rule a: expr: range 1..100000000 has more than 1000 values (expression column 10)"},
 		{"range to a variable", "rules:\n  - {name: a, expr: \"len(1..sent) > 0\"}\n", "f.yaml:2:21: rule a: expr: a range needs constant bounds, like 1..7 (expression column 6)"},
@@ -103,7 +104,7 @@ func TestHostileFiles(t *testing.T) {
 	for _, tc := range []struct{ path, want string }{
 		{"/dev/zero", "/dev/zero:1:1: not a regular file (a device): only plain files are read"},
 		{fifoDir, fifoDir + "/rules.yaml:1:1: not a regular file (a FIFO): only plain files are read"},
-		{bigDir, fmt.Sprintf("%s/rules.yaml:1:1: file is %d bytes, more than the 1048576 bytes a file may have", bigDir, len(big))},
+		{bigDir, fmt.Sprintf("%s/rules.yaml:1:1: file is %d bytes, more than the 262144 bytes a file may have", bigDir, len(big))},
 	} {
 		_, err := Load(tc.path, envOf(nil))
 		if err == nil || err.Error() != tc.want {
@@ -160,5 +161,18 @@ func BenchmarkHostile(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestManyProblemsCapped: a file of thousands of broken items lists the
+// first problems and how many more, not every one.
+func TestManyProblemsCapped(t *testing.T) {
+	_, err := LoadBytes("f.yaml", []byte("rules: ["+strings.TrimSuffix(strings.Repeat("1, ", 5000), ", ")+"]\n"), envOf(nil))
+	var ds Diagnostics
+	if !errors.As(err, &ds) || len(ds) != MaxDiagnostics {
+		t.Fatalf("%d diagnostics, want %d", len(ds), MaxDiagnostics)
+	}
+	if want := "f.yaml:1:306: and 4901 more problems (only the first 99 are listed)"; ds[len(ds)-1].String() != want {
+		t.Errorf("last %q, want %q", ds[len(ds)-1], want)
 	}
 }

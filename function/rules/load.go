@@ -363,11 +363,26 @@ func (l *loader) finish() (*Set, error) {
 		// every problem at once: what is ignored too
 		ds := append(l.rep.Errs, l.rep.Warns...)
 		ds.Sort()
-		return nil, ds
+		return nil, capped(ds)
 	}
 	l.rep.Warns.Sort()
 	s.Warnings = l.rep.Warns
 	return s, nil
+}
+
+// MaxDiagnostics is the most problems Load lists: a file of a hundred
+// thousand broken items needs its first few fixed, not a hundred thousand
+// lines.
+const MaxDiagnostics = 100
+
+func capped(ds Diagnostics) Diagnostics {
+	if len(ds) <= MaxDiagnostics {
+		return ds
+	}
+	last := ds[MaxDiagnostics-1]
+	more := len(ds) - MaxDiagnostics + 1
+	return append(ds[:MaxDiagnostics-1:MaxDiagnostics-1], Diagnostic{File: last.File, Line: last.Line, Col: last.Col,
+		Msg: fmt.Sprintf("and %d more problems (only the first %d are listed)", more, MaxDiagnostics-1)})
 }
 
 // withDefaults fills what the rule left out. A rule that names no channel,

@@ -177,7 +177,7 @@ func TestApprox(t *testing.T) {
 func TestParseHostile(t *testing.T) {
 	for _, tc := range []struct{ name, src, want string }{
 		{"100,000 nested [", "rule_files: [r.yaml]\ntests: " + strings.Repeat("[", 100_000), "x_test.yaml:2:72: nested more than 64 levels deep"},
-		{"too big", "rule_files: [r.yaml]\n" + strings.Repeat("# padding padding padding padding padding\n", 30_000), "x_test.yaml:1:1: file is 1260021 bytes, more than the 1048576 bytes a file may have"},
+		{"too big", "rule_files: [r.yaml]\n" + strings.Repeat("# padding padding padding padding padding\n", 30_000), "x_test.yaml:1:1: file is 1260021 bytes, more than the 262144 bytes a file may have"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := ParseBytes("x_test.yaml", []byte(tc.src))

@@ -31,7 +31,7 @@ type Limits struct {
 }
 
 // DefaultLimits suit rule files and rule test files.
-var DefaultLimits = Limits{MaxBytes: 1 << 20, MaxDepth: 64, MaxNodes: 200_000}
+var DefaultLimits = Limits{MaxBytes: 256 << 10, MaxDepth: 64, MaxNodes: 100_000}
 
 // ReadFile reads a regular file of at most lim.MaxBytes. A device, FIFO or
 // socket is refused without blocking on it (/dev/zero never ends, a FIFO
@@ -256,7 +256,7 @@ func YAMLError(file string, err error, data []byte) Diagnostic {
 
 // maxGoccyBytes: goccy/go-yaml builds a token list and an AST for the whole
 // input; past this size the line yaml.v3 gives must do.
-const maxGoccyBytes = 256 << 10
+const maxGoccyBytes = 64 << 10
 
 func syntaxErrorAt(data []byte) (line, col int, msg string, ok bool) {
 	if len(data) > maxGoccyBytes {
