@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -336,153 +337,181 @@ func (p *fparser) series(t *Test, n *yaml.Node) {
 		return
 	}
 	seen := map[metrics.Key]int{}
-	step := t.Granularity.Step()
 	for _, sn := range seq.Content {
-		m := resolve(sn)
-		if m.Kind != yaml.MappingNode {
-			p.errAt(sn, "series: want a mapping such as {template: T1, language: en, sent: \"1000x9\"}, got %s", kindOf(m))
-			continue
+		if s, np := p.oneSeries(t, sn, seen); s != nil {
+			t.Series = append(t.Series, s)
+			t.Periods = max(t.Periods, np)
 		}
-		fs := p.fields(m, "in series", seriesFields)
-		key := metrics.Key{Language: "en"}
-		if v, ok := fs["template"]; ok {
-			key.Template, _ = p.str(v.V, "template")
-		} else {
-			p.errAt(sn, "series: missing template")
+	}
+}
+
+// seriesField is one field of a series, a count or a button, parsed.
+type seriesField struct {
+	name      string
+	node      *yaml.Node
+	vals      []int64
+	button    bool
+	typ, text string // buttons only
+}
+
+// oneSeries parses one series; np is its number of periods (gaps too).
+func (p *fparser) oneSeries(t *Test, sn *yaml.Node, seen map[metrics.Key]int) (s *metrics.Series, np int) {
+	m := resolve(sn)
+	if m.Kind != yaml.MappingNode {
+		p.errAt(sn, "series: want a mapping such as {template: T1, language: en, sent: \"1000x9\"}, got %s", kindOf(m))
+		return nil, 0
+	}
+	fs := p.fields(m, "in series", seriesFields)
+	key, ok := p.seriesKey(sn, fs, seen)
+	if !ok {
+		return nil, 0
+	}
+	counts, good := p.seriesCounts(fs)
+	if _, ok := fs["sent"]; !ok {
+		p.errAt(sn, "series %s: missing sent (one value per period, _ for a period with no data)", key)
+		return nil, 0
+	}
+	buttons, ok := p.seriesButtons(fs)
+	if !good || !ok {
+		return nil, 0
+	}
+	np = len(counts[0].vals) // sent is parsed first
+	others := append(slices.Clone(counts[1:]), buttons...)
+	for _, f := range others {
+		if len(f.vals) != np {
+			p.errAt(f.node, "series %s: %s has %d periods but sent has %d: every field needs one value per period", key, f.name, len(f.vals), np)
+			good = false
 		}
-		if v, ok := fs["language"]; ok {
-			key.Language, _ = p.str(v.V, "language")
+	}
+	if !good {
+		return nil, 0
+	}
+	s = &metrics.Series{Key: key, Granularity: t.Granularity}
+	for i := range np {
+		per, gap, ok := p.seriesPeriod(t, key, i, fs, counts, others)
+		if !ok {
+			return nil, 0
 		}
-		if prev, dup := seen[key]; dup {
-			p.errAt(sn, "series %s given twice (first at line %d)", key, prev)
-			continue
-		}
-		seen[key] = sn.Line
-		type field struct {
-			name string
-			node *yaml.Node
-			vals []int64
-		}
-		var counts []field
-		good := true
-		for _, name := range []string{"sent", "delivered", "read", "clicks"} {
-			v, ok := fs[name]
-			if !ok {
-				continue
-			}
-			vals, ok := p.values(v.V, name)
-			good = good && ok
-			counts = append(counts, field{name, v.V, vals})
-		}
-		if _, ok := fs["sent"]; !ok {
-			p.errAt(sn, "series %s: missing sent (one value per period, _ for a period with no data)", key)
-			continue
-		}
-		type button struct {
-			field
-			typ, text string
-		}
-		var buttons []button
-		if v, ok := fs["buttons"]; ok {
-			bm := resolve(v.V)
-			if bm.Kind != yaml.MappingNode {
-				p.errAt(v.V, "buttons: want a mapping of button text to series, such as {\"url:Shop now\": \"40x9\"}, got %s", kindOf(bm))
-				good = false
-			}
-			for _, pr := range yamldiag.Pairs(bm) {
-				k, ok := p.str(pr.K, "buttons: button text")
-				if !ok {
-					good = false
-					continue
-				}
-				typ, text := parseButtonKey(k)
-				if text == "" {
-					p.errAt(pr.K, "buttons: %q has no button text", k)
-					good = false
-					continue
-				}
-				vals, ok := p.values(pr.V, "button "+strconv.Quote(k))
-				good = good && ok
-				buttons = append(buttons, button{field{"button " + strconv.Quote(k), pr.V, vals}, typ, text})
-			}
-		}
-		if !good {
-			continue
-		}
-		sent := counts[0].vals // sent is parsed first
-		np := len(sent)
-		all := counts[1:]
-		for _, b := range buttons {
-			all = append(all, b.field)
-		}
-		for _, f := range all {
-			if len(f.vals) != np {
-				p.errAt(f.node, "series %s: %s has %d periods but sent has %d: every field needs one value per period", key, f.name, len(f.vals), np)
-				good = false
-			}
-		}
-		if !good {
-			continue
-		}
-		get := func(name string) []int64 {
-			for _, f := range counts {
-				if f.name == name {
-					return f.vals
-				}
-			}
-			return nil
-		}
-		delivered, read, clicks := get("delivered"), get("read"), get("clicks")
-		s := &metrics.Series{Key: key, Granularity: t.Granularity}
-		for i := 0; i < np && good; i++ {
-			gap := sent[i] == Gap
-			for _, f := range all {
-				isButton := strings.HasPrefix(f.name, "button ")
-				if (gap && f.vals[i] != Gap) || (!gap && f.vals[i] == Gap && !isButton) {
-					if gap {
-						p.errAt(f.node, "series %s: period %d: sent is _ (no data) but %s is %d: a period with no data is _ in every field", key, i+1, f.name, f.vals[i])
-					} else {
-						p.errAt(f.node, "series %s: period %d: %s is _ (no data) but sent is %d: a period with no data is _ in every field", key, i+1, f.name, sent[i])
-					}
-					good = false
-					break
-				}
-			}
-			if !good || gap {
-				continue
-			}
-			start := t.Start.Add(time.Duration(i) * step)
-			per := metrics.Period{Start: start, End: start.Add(step), Sent: sent[i]}
-			if delivered != nil {
-				per.Delivered = delivered[i]
-			}
-			if read != nil {
-				per.Read = read[i]
-			}
-			var sum int64
-			for _, b := range buttons {
-				if c := b.vals[i]; c != Gap { // _ in a period with data: the API left the button out
-					per.Buttons = append(per.Buttons, metrics.Button{Type: b.typ, Text: b.text, Count: c})
-					sum += c
-				}
-			}
-			switch {
-			case clicks != nil && buttons != nil && clicks[i] != sum:
-				p.errAt(fs["clicks"].V, "series %s: period %d: clicks is %d but its buttons add up to %d (leave clicks out to use the buttons' sum)", key, i+1, clicks[i], sum)
-				good = false
-			case clicks != nil:
-				per.Clicks = clicks[i]
-			default:
-				per.Clicks = sum
-			}
+		if !gap {
 			s.Periods = append(s.Periods, per)
 		}
-		if !good {
+	}
+	return s, np
+}
+
+func (p *fparser) seriesKey(sn *yaml.Node, fs map[string]kv, seen map[metrics.Key]int) (metrics.Key, bool) {
+	key := metrics.Key{Language: "en"}
+	if v, ok := fs["template"]; ok {
+		key.Template, _ = p.str(v.V, "template")
+	} else {
+		p.errAt(sn, "series: missing template")
+	}
+	if v, ok := fs["language"]; ok {
+		key.Language, _ = p.str(v.V, "language")
+	}
+	if prev, dup := seen[key]; dup {
+		p.errAt(sn, "series %s given twice (first at line %d)", key, prev)
+		return key, false
+	}
+	seen[key] = sn.Line
+	return key, true
+}
+
+// seriesCounts parses sent, delivered, read and clicks, in that order.
+func (p *fparser) seriesCounts(fs map[string]kv) ([]seriesField, bool) {
+	var counts []seriesField
+	good := true
+	for _, name := range []string{"sent", "delivered", "read", "clicks"} {
+		v, ok := fs[name]
+		if !ok {
 			continue
 		}
-		t.Series = append(t.Series, s)
-		t.Periods = max(t.Periods, np)
+		vals, ok := p.values(v.V, name)
+		good = good && ok
+		counts = append(counts, seriesField{name: name, node: v.V, vals: vals})
 	}
+	return counts, good
+}
+
+func (p *fparser) seriesButtons(fs map[string]kv) ([]seriesField, bool) {
+	v, ok := fs["buttons"]
+	if !ok {
+		return nil, true
+	}
+	good := true
+	bm := resolve(v.V)
+	if bm.Kind != yaml.MappingNode {
+		p.errAt(v.V, "buttons: want a mapping of button text to series, such as {\"url:Shop now\": \"40x9\"}, got %s", kindOf(bm))
+		good = false
+	}
+	var buttons []seriesField
+	for _, pr := range yamldiag.Pairs(bm) {
+		k, ok := p.str(pr.K, "buttons: button text")
+		if !ok {
+			good = false
+			continue
+		}
+		typ, text := parseButtonKey(k)
+		if text == "" {
+			p.errAt(pr.K, "buttons: %q has no button text", k)
+			good = false
+			continue
+		}
+		name := "button " + strconv.Quote(k)
+		vals, ok := p.values(pr.V, name)
+		good = good && ok
+		buttons = append(buttons, seriesField{name: name, node: pr.V, vals: vals, button: true, typ: typ, text: text})
+	}
+	return buttons, good
+}
+
+// seriesPeriod builds period i; gap reports a period with no data.
+func (p *fparser) seriesPeriod(t *Test, key metrics.Key, i int, fs map[string]kv, counts, others []seriesField) (per metrics.Period, gap, ok bool) {
+	sent := counts[0].vals[i]
+	gap = sent == Gap
+	for _, f := range others {
+		switch v := f.vals[i]; {
+		case gap && v != Gap:
+			p.errAt(f.node, "series %s: period %d: sent is _ (no data) but %s is %d: a period with no data is _ in every field", key, i+1, f.name, v)
+			return per, gap, false
+		case !gap && v == Gap && !f.button:
+			p.errAt(f.node, "series %s: period %d: %s is _ (no data) but sent is %d: a period with no data is _ in every field", key, i+1, f.name, sent)
+			return per, gap, false
+		}
+	}
+	if gap {
+		return per, true, true
+	}
+	step := t.Granularity.Step()
+	start := t.Start.Add(time.Duration(i) * step)
+	per = metrics.Period{Start: start, End: start.Add(step), Sent: sent}
+	var clicks []int64
+	var sum int64
+	hasButtons := false
+	for _, f := range others {
+		hasButtons = hasButtons || f.button
+		switch {
+		case f.button && f.vals[i] != Gap: // _ in a period with data: the API left the button out
+			per.Buttons = append(per.Buttons, metrics.Button{Type: f.typ, Text: f.text, Count: f.vals[i]})
+			sum += f.vals[i]
+		case f.name == "delivered":
+			per.Delivered = f.vals[i]
+		case f.name == "read":
+			per.Read = f.vals[i]
+		case f.name == "clicks":
+			clicks = f.vals
+		}
+	}
+	switch {
+	case clicks != nil && hasButtons && clicks[i] != sum:
+		p.errAt(fs["clicks"].V, "series %s: period %d: clicks is %d but its buttons add up to %d (leave clicks out to use the buttons' sum)", key, i+1, clicks[i], sum)
+		return per, false, false
+	case clicks != nil:
+		per.Clicks = clicks[i]
+	default:
+		per.Clicks = sum
+	}
+	return per, false, true
 }
 
 var expectFields = []string{"at", "alerts"}
