@@ -220,7 +220,7 @@ func (a *app) runOnce(ctx context.Context, env environ, f runFlags, out, stderr 
 	if err != nil {
 		return nil, exitConfig, err
 	}
-	deps := &monitor.Deps{Source: src, Rules: s.rules, Templates: s.cfg.Templates,
+	deps := &monitor.Deps{Source: src, Rules: s.rules, Evaluate: evaluate(s.rules), Templates: s.cfg.Templates,
 		LookbackDays: s.cfg.LookbackDays, Location: s.cfg.Location, Workers: 2 * s.cfg.QPS, Log: s.log}
 	reserve := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {

@@ -134,7 +134,7 @@ func (a *app) cmdBacktest(ctx context.Context, args []string, stdout, stderr io.
 	if loc == nil {
 		loc = time.UTC
 	}
-	deps := &monitor.Deps{Source: src, Rules: s.rules, LookbackDays: s.cfg.LookbackDays, Location: loc}
+	deps := &monitor.Deps{Source: src, Rules: s.rules, Evaluate: evaluate(s.rules), LookbackDays: s.cfg.LookbackDays, Location: loc}
 	res := &backtest.Report{At: at, Days: *days, Location: loc}
 	errs := replay(ctx, deps, templates, at, *days, res)
 	sort.Strings(errs)

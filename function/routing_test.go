@@ -15,6 +15,7 @@ import (
 // says otherwise; a rule with notify: [] reaches nothing, and validate says
 // so. Before, one declared DingTalk channel took every such rule.
 func TestRoutingKeepsEnvChannels(t *testing.T) {
+	t.Parallel()
 	shipped, err := os.ReadFile("../rules/marketing.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +37,7 @@ func TestRoutingKeepsEnvChannels(t *testing.T) {
 			warn:  "rule read-rate-drop: its alerts reach no channel (its notify list is empty)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRig(t)
 			r.fast(t)
 			own := notifytest.NewDingTalk(t, "SECteamDing0123")
@@ -47,11 +49,11 @@ func TestRoutingKeepsEnvChannels(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			t.Setenv("RULES_PATH", dir)
-			t.Setenv("DINGTALK_WEBHOOK_URL", "")
-			t.Setenv("DINGTALK_SECRET", "")
-			t.Setenv("TEAM_DING", own.WebhookURL)
-			t.Setenv("TEAM_DING_SECRET", "SECteamDing0123")
+			r.setenv("RULES_PATH", dir)
+			r.setenv("DINGTALK_WEBHOOK_URL", "")
+			r.setenv("DINGTALK_SECRET", "")
+			r.setenv("TEAM_DING", own.WebhookURL)
+			r.setenv("TEAM_DING_SECRET", "SECteamDing0123")
 
 			code, stdout, stderr := r.runRaw(t, "validate")
 			if code != exitOK || !strings.Contains(stdout, "ok:") {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/config"
+	"github.com/cams-alert/cams-alert/function/metrics"
 	"github.com/cams-alert/cams-alert/function/monitor"
 	"github.com/cams-alert/cams-alert/function/notify"
 	"github.com/cams-alert/cams-alert/function/notify/console"
@@ -177,4 +178,18 @@ func routeWarnings(set *rules.Set, chans map[string]monitor.Channel, defaults []
 			Msg: fmt.Sprintf("rule %s: its alerts reach no channel (%s); they show only in the run summary", r.Name, why)})
 	}
 	return ds
+}
+
+// evaluate is the monitor's evaluator: the rules' results, and the rules
+// whose expression failed at run time as rule failures, so that a rule that
+// cannot be evaluated is an error of the run, not an alert that never fires.
+func evaluate(set *rules.Set) func(*metrics.Series, metrics.Window) ([]rules.Result, []monitor.RuleFailure) {
+	return func(s *metrics.Series, w metrics.Window) ([]rules.Result, []monitor.RuleFailure) {
+		res, errs := set.EvaluateAll(s, w)
+		var fails []monitor.RuleFailure
+		for _, e := range errs {
+			fails = append(fails, monitor.RuleFailure{Rule: e.Rule.Name, Err: e.Err})
+		}
+		return res, fails
+	}
 }
