@@ -195,7 +195,7 @@ func TestLoadValidAndExpansion(t *testing.T) {
 	}
 }
 
-// TestLoadSpecExample: SPEC §5's example, a catalogue of every field on one
+// TestLoadSpecExample: the rules reference's example, a catalogue of every field on one
 // rule, loads; the fields its condition cannot use are reported as warnings
 // at their position and ignored, not half-applied.
 func TestLoadSpecExample(t *testing.T) {

@@ -1,9 +1,9 @@
-// Package rules is the alert rule language of SPEC §5: loading and validating
-// rule files (every problem reported at once, as file:line:col: message), and
+// Package rules is the alert rule language: loading and validating rule
+// files (every problem reported at once, as file:line:col: message), and
 // evaluating the rules over metric series for one evaluated period.
 //
-// See README.md, section "Rules", for the user-facing documentation of every
-// field and of the evaluation semantics implemented here.
+// docs/rules.md is the user-facing documentation of every field and of the
+// evaluation semantics implemented here.
 package rules
 
 import (
@@ -16,7 +16,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 )
 
-// Conditions of SPEC §5, plus "expr" for rules written as an expression.
+// Conditions a rule may watch, plus "expr" for rules written as an expression.
 const (
 	Above  = "above"
 	Below  = "below"

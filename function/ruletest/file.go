@@ -1,8 +1,8 @@
-// Package ruletest runs rule unit tests (SPEC §7, modelled on `promtool test
-// rules`): YAML files that give metric series in a short notation and the
-// alerts the rules must raise, period by period. The series are evaluated by
-// the real rules engine (rules.Set.Evaluate), so a test exercises exactly what
-// a run does. See README.md, "Rule tests".
+// Package ruletest runs rule unit tests (modelled on `promtool test rules`):
+// YAML files that give metric series in a short notation and the alerts the
+// rules must raise, period by period. The series are evaluated by the real
+// rules engine (rules.Set.Evaluate), so a test exercises exactly what a run
+// does. docs/rules.md, "Rule tests", documents them.
 package ruletest
 
 import (
