@@ -97,6 +97,22 @@ func (l *loader) rulesList(n *yaml.Node) {
 	}
 }
 
+// A rule is checked in steps: those every rule takes, those of its
+// condition, then those that depend on both (the baseline's default needs
+// the expression's variables).
+var (
+	commonSteps = []func(*ruleReader){(*ruleReader).granularity, (*ruleReader).metric, (*ruleReader).guards,
+		(*ruleReader).forRun, (*ruleReader).button, (*ruleReader).match, (*ruleReader).routing}
+	condSteps = map[string][]func(*ruleReader){
+		Above: {(*ruleReader).threshold},
+		Below: {(*ruleReader).threshold},
+		Drop:  {(*ruleReader).by, (*ruleReader).confidence},
+		Rise:  {(*ruleReader).by, (*ruleReader).confidence},
+		Expr:  {(*ruleReader).expr},
+	}
+	finalSteps = []func(*ruleReader){(*ruleReader).baseline, (*ruleReader).baselineStat, (*ruleReader).summary}
+)
+
 // ruleReader validates one rule: the spec as decoded, fs where each field
 // was written, and the Rule being built.
 type ruleReader struct {
@@ -124,9 +140,9 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 	rr.ignoreUnused()
 	rr.bad = l.rep.Decode(rr.fs, rr.label, &rr.spec)
 	rr.good = rr.good && len(rr.bad) == 0
-	for _, step := range []func(){rr.granularity, rr.metric, rr.threshold, rr.by, rr.guards, rr.confidence,
-		rr.forRun, rr.button, rr.match, rr.routing, rr.expr, rr.baseline, rr.baselineStat, rr.summary} {
-		step()
+	steps := slices.Concat(commonSteps, condSteps[r.Condition], finalSteps)
+	for _, step := range steps {
+		step(rr)
 	}
 	if rr.good {
 		l.rules = append(l.rules, rr.pr)
@@ -269,9 +285,6 @@ func (rr *ruleReader) metric() {
 
 func (rr *ruleReader) threshold() {
 	cond := rr.r.Condition
-	if cond != Above && cond != Below {
-		return
-	}
 	if rr.spec.Threshold == nil {
 		rr.errAt(rr.m, "%s: condition %s needs threshold", rr.label, cond)
 		return
@@ -285,9 +298,6 @@ func (rr *ruleReader) threshold() {
 
 func (rr *ruleReader) by() {
 	cond := rr.r.Condition
-	if cond != Drop && cond != Rise {
-		return
-	}
 	if rr.spec.By == nil {
 		rr.errAt(rr.m, "%s: condition %s needs by (\"30%%\" relative to the baseline, or an absolute number)", rr.label, cond)
 		return
@@ -326,7 +336,7 @@ func (rr *ruleReader) guards() {
 
 func (rr *ruleReader) confidence() {
 	r, v := rr.r, rr.spec.Confidence
-	if !rr.given("confidence") || (r.Condition != Drop && r.Condition != Rise) {
+	if !rr.given("confidence") {
 		return
 	}
 	switch {
@@ -447,7 +457,7 @@ func (rr *ruleReader) routing() {
 // variables need one).
 func (rr *ruleReader) expr() {
 	r := rr.r
-	if r.Condition != Expr || !rr.given("expr") {
+	if !rr.given("expr") {
 		return
 	}
 	n, hasButton := rr.val("expr"), rr.fs.Has("button")
