@@ -110,76 +110,16 @@ func (p *parser) tok(pos int) string {
 // item parses one atom and its optional xN repeat.
 func (p *parser) item(depth int) ([]int64, error) {
 	start := p.pos
-	c := p.s[p.pos]
-	var base []int64
-	var step int64
-	ramp := false
-	switch {
-	case c == '_':
-		p.pos++
-		base = []int64{Gap}
-	case c == '(':
-		if depth >= maxNesting {
-			return nil, p.errf(start, "groups nested more than %d deep", maxNesting)
-		}
-		p.pos++
-		inner, err := p.list(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		if p.pos >= len(p.s) {
-			return nil, p.errf(start, "unclosed group: \"(\" without \")\"")
-		}
-		p.pos++ // ')'
-		if len(inner) == 0 {
-			return nil, p.errf(start, "empty group \"()\"")
-		}
-		base = inner
-	case isDigit(c):
-		n, err := p.number()
-		if err != nil {
-			return nil, err
-		}
-		base = []int64{n}
-		if p.pos < len(p.s) && (p.s[p.pos] == '+' || p.s[p.pos] == '-') {
-			sign := int64(1)
-			if p.s[p.pos] == '-' {
-				sign = -1
-			}
-			p.pos++
-			if p.pos >= len(p.s) || !isDigit(p.s[p.pos]) {
-				return nil, p.errf(p.pos, "ramp %q: want a step after %q, such as 100+10x5", p.s[start:p.pos], p.s[p.pos-1:p.pos])
-			}
-			d, err := p.number()
-			if err != nil {
-				return nil, err
-			}
-			step, ramp = sign*d, true
-		}
-	case c == '-':
-		return nil, p.errf(start, "negative value %s: counts are 0 or more", p.tok(start))
-	default:
-		return nil, p.errf(start, "unexpected %s: want a count (600), a repeat (600x7), a gap (_), a ramp (100+10x5) or a group ((600 _)x3)", p.tok(start))
+	base, step, ramp, err := p.atom(depth)
+	if err != nil {
+		return nil, err
 	}
 	if p.pos < len(p.s) && (p.s[p.pos] == '.') {
 		return nil, p.errf(start, "%s: counts are whole numbers", p.tok(start))
 	}
-	count := int64(1)
-	hasCount := false
-	if p.pos < len(p.s) && (p.s[p.pos] == 'x' || p.s[p.pos] == 'X' || p.s[p.pos] == '*') {
-		xpos := p.pos
-		p.pos++
-		if p.pos >= len(p.s) || !isDigit(p.s[p.pos]) {
-			return nil, p.errf(xpos, "%q: want a repeat count after %q, such as 600x7", p.s[start:p.pos], p.s[xpos:xpos+1])
-		}
-		n, err := p.number()
-		if err != nil {
-			return nil, err
-		}
-		if n < 1 {
-			return nil, p.errf(xpos, "%q: the repeat count must be at least 1", p.s[start:p.pos])
-		}
-		count, hasCount = n, true
+	count, hasCount, err := p.repeat(start)
+	if err != nil {
+		return nil, err
 	}
 	if ramp && !hasCount {
 		return nil, p.errf(start, "ramp %q needs a count: %sxN", p.s[start:p.pos], p.s[start:p.pos])
@@ -187,22 +127,102 @@ func (p *parser) item(depth int) ([]int64, error) {
 	if count > MaxPeriods || int64(len(base))*count > MaxPeriods {
 		return nil, p.errf(start, "%q: more than %d periods", p.s[start:p.pos], MaxPeriods)
 	}
-	out := make([]int64, 0, int64(len(base))*count)
 	if ramp {
-		for i := int64(0); i < count; i++ {
-			v := base[0] + step*i
-			if v < 0 {
-				return nil, p.errf(start, "ramp %q goes below 0 at its %s value", p.s[start:p.pos], ordinal(i+1))
-			}
-			if v > MaxValue {
-				return nil, p.errf(start, "ramp %q goes above %d", p.s[start:p.pos], int64(MaxValue))
-			}
-			out = append(out, v)
-		}
-		return out, nil
+		return p.ramp(start, base[0], step, count)
 	}
+	out := make([]int64, 0, int64(len(base))*count)
 	for range count {
 		out = append(out, base...)
+	}
+	return out, nil
+}
+
+// atom parses a count (600), a ramp's start and step (100+10), a gap (_) or
+// a group ((600 _)).
+func (p *parser) atom(depth int) (base []int64, step int64, ramp bool, err error) {
+	start := p.pos
+	switch c := p.s[p.pos]; {
+	case c == '_':
+		p.pos++
+		return []int64{Gap}, 0, false, nil
+	case c == '(':
+		base, err = p.group(depth)
+		return base, 0, false, err
+	case isDigit(c):
+		n, err := p.number()
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if p.pos >= len(p.s) || (p.s[p.pos] != '+' && p.s[p.pos] != '-') {
+			return []int64{n}, 0, false, nil
+		}
+		sign := int64(1)
+		if p.s[p.pos] == '-' {
+			sign = -1
+		}
+		p.pos++
+		if p.pos >= len(p.s) || !isDigit(p.s[p.pos]) {
+			return nil, 0, false, p.errf(p.pos, "ramp %q: want a step after %q, such as 100+10x5", p.s[start:p.pos], p.s[p.pos-1:p.pos])
+		}
+		d, err := p.number()
+		return []int64{n}, sign * d, true, err
+	case c == '-':
+		return nil, 0, false, p.errf(start, "negative value %s: counts are 0 or more", p.tok(start))
+	}
+	return nil, 0, false, p.errf(start, "unexpected %s: want a count (600), a repeat (600x7), a gap (_), a ramp (100+10x5) or a group ((600 _)x3)", p.tok(start))
+}
+
+func (p *parser) group(depth int) ([]int64, error) {
+	start := p.pos
+	if depth >= maxNesting {
+		return nil, p.errf(start, "groups nested more than %d deep", maxNesting)
+	}
+	p.pos++
+	inner, err := p.list(depth + 1)
+	if err != nil {
+		return nil, err
+	}
+	if p.pos >= len(p.s) {
+		return nil, p.errf(start, "unclosed group: \"(\" without \")\"")
+	}
+	p.pos++ // ')'
+	if len(inner) == 0 {
+		return nil, p.errf(start, "empty group \"()\"")
+	}
+	return inner, nil
+}
+
+// repeat parses an optional xN (or *N) after an atom that began at start.
+func (p *parser) repeat(start int) (count int64, given bool, err error) {
+	if p.pos >= len(p.s) || (p.s[p.pos] != 'x' && p.s[p.pos] != 'X' && p.s[p.pos] != '*') {
+		return 1, false, nil
+	}
+	xpos := p.pos
+	p.pos++
+	if p.pos >= len(p.s) || !isDigit(p.s[p.pos]) {
+		return 0, false, p.errf(xpos, "%q: want a repeat count after %q, such as 600x7", p.s[start:p.pos], p.s[xpos:xpos+1])
+	}
+	n, err := p.number()
+	if err != nil {
+		return 0, false, err
+	}
+	if n < 1 {
+		return 0, false, p.errf(xpos, "%q: the repeat count must be at least 1", p.s[start:p.pos])
+	}
+	return n, true, nil
+}
+
+func (p *parser) ramp(start int, first, step, count int64) ([]int64, error) {
+	out := make([]int64, 0, count)
+	for i := range count {
+		v := first + step*i
+		if v < 0 {
+			return nil, p.errf(start, "ramp %q goes below 0 at its %s value", p.s[start:p.pos], ordinal(i+1))
+		}
+		if v > MaxValue {
+			return nil, p.errf(start, "ramp %q goes above %d", p.s[start:p.pos], int64(MaxValue))
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
