@@ -15,9 +15,8 @@ import (
 	"github.com/cams-alert/cams-alert/function/yamldiag"
 )
 
-// Limits bound what rule files may cost to load (see yamldiag.Limits);
-// MaxFiles bounds a directory.
-var Limits = yamldiag.DefaultLimits
+// limits bound what rule files may cost to load (see yamldiag.Limits).
+var limits = yamldiag.DefaultLimits
 
 // MaxFiles is the most rule files a RULES_PATH directory may hold.
 const MaxFiles = 256
@@ -52,7 +51,7 @@ func LoadFiles(paths []string, lookupEnv func(string) (string, bool)) (*Set, err
 			continue
 		}
 		for _, f := range files {
-			data, diag := yamldiag.ReadFile(f, Limits)
+			data, diag := yamldiag.ReadFile(f, limits)
 			if diag != nil {
 				l.rep.Add(*diag)
 				continue
@@ -174,7 +173,7 @@ func (l *loader) loadFile(name string, data []byte) {
 			l.rep.Add(Diagnostic{File: name, Line: 1, Col: 1, Msg: "cannot parse YAML"})
 		}
 	}()
-	root, ds := yamldiag.Parse(name, data, Limits)
+	root, ds := yamldiag.Parse(name, data, limits)
 	l.rep.Add(ds...)
 	if root == nil || yamldiag.IsNull(root) {
 		return

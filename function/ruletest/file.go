@@ -634,38 +634,12 @@ func (p *fparser) want(t *Test, n *yaml.Node) (Want, bool) {
 		p.errAt(fs["state"].V, "state %q: want firing or resolved", *w.State)
 		good = false
 	}
-	if v, ok := fs["silenced"]; ok {
-		r := resolve(v.V)
-		var b bool
-		if r.Kind != yaml.ScalarNode || r.Decode(&b) != nil || r.Tag != "!!bool" {
-			p.errAt(v.V, "silenced: want true or false, got %s", kindOf(r))
-			good = false
-		} else {
-			w.Silenced = &b
-			w.text["silenced"] = strconv.FormatBool(b)
-		}
-	}
+	good = p.wantSilenced(fs, &w) && good
 	for _, name := range []string{"value", "baseline"} {
-		v, ok := fs[name]
-		if !ok {
-			continue
-		}
-		s, ok := p.str(v.V, name)
-		if !ok {
-			good = false
-			continue
-		}
-		a, err := parseApprox(s)
-		if err != nil {
-			p.errAt(v.V, "%s %q: %v", name, s, err)
-			good = false
-			continue
-		}
-		w.text[name] = s
-		if name == "value" {
-			w.Value = &a
+		if a := p.wantApprox(fs, name, &w, &good); name == "value" {
+			w.Value = a
 		} else {
-			w.Baseline = &a
+			w.Baseline = a
 		}
 	}
 	if v, ok := fs["since"]; ok {
@@ -682,6 +656,43 @@ func (p *fparser) want(t *Test, n *yaml.Node) (Want, bool) {
 		}
 	}
 	return w, good
+}
+
+func (p *fparser) wantSilenced(fs map[string]kv, w *Want) bool {
+	v, ok := fs["silenced"]
+	if !ok {
+		return true
+	}
+	r := resolve(v.V)
+	var b bool
+	if r.Kind != yaml.ScalarNode || r.Decode(&b) != nil || r.Tag != "!!bool" {
+		p.errAt(v.V, "silenced: want true or false, got %s", kindOf(r))
+		return false
+	}
+	w.Silenced = &b
+	w.text["silenced"] = strconv.FormatBool(b)
+	return true
+}
+
+// wantApprox reads a number compared to the precision it is written with.
+func (p *fparser) wantApprox(fs map[string]kv, name string, w *Want, good *bool) *approx {
+	v, ok := fs[name]
+	if !ok {
+		return nil
+	}
+	s, ok := p.str(v.V, name)
+	if !ok {
+		*good = false
+		return nil
+	}
+	a, err := parseApprox(s)
+	if err != nil {
+		p.errAt(v.V, "%s %q: %v", name, s, err)
+		*good = false
+		return nil
+	}
+	w.text[name] = s
+	return &a
 }
 
 // parseApprox reads "0.63", "63%" or "1,200": the tolerance is half a unit
