@@ -3,6 +3,8 @@ package receiver
 import (
 	"strings"
 	"testing"
+
+	"github.com/cams-alert/cams-alert/function/yamldiag"
 )
 
 // TestValidate: a channel made in code (from the environment) gets the
@@ -62,5 +64,41 @@ func TestLocaleOr(t *testing.T) {
 		if got := c.LocaleOr(tc.def); got != tc.want {
 			t.Errorf("LocaleOr(%q) with %q = %q, want %q", tc.def, tc.own, got, tc.want)
 		}
+	}
+}
+
+// TestDecode: a declared channel's problems are reported at their place,
+// once, without the value.
+func TestDecode(t *testing.T) {
+	env := map[string]string{"HOOK": "https://oapi.dingtalk.com/robot/send?access_token=SECRETTOK", "BARE": "https://oapi.dingtalk.com/robot/send",
+		"SLACK_TOKEN": "xoxb-SECRET TOKEN", "TEAM": "#team"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"ok with locale", "{type: dingtalk, webhook_url: \"${HOOK}\", locale: zh-CN}", ""},
+		{"bad locale", "{type: slack, webhook_url: \"https://hooks.slack.com/x\", locale: zh}", `f.yaml:1:65: channel c: locale "zh" is not a locale (want en or zh-CN)`},
+		{"locale not a string", "{type: slack, webhook_url: \"https://hooks.slack.com/x\", locale: [en]}", "f.yaml:1:65: channel c: locale: want a string, got a list"},
+		{"robot URL without access_token", "{type: dingtalk, webhook_url: \"${BARE}\"}", "f.yaml:1:31: channel c: webhook_url has no access_token"},
+		{"token with a space", "{type: slack, bot_token: \"${SLACK_TOKEN}\", channel: \"${TEAM}\"}", "f.yaml:1:26: channel c: bot_token contains white space"},
+		{"secret into a shown field", "{type: slack, bot_token: x, channel: \"${SLACK_TOKEN}\"}", "f.yaml:1:38: channel c: channel: ${SLACK_TOKEN} looks like a secret, which only webhook_url, bot_token and secret may take"},
+		{"field of the other type", "{type: slack, webhook_url: \"https://hooks.slack.com/x\", at_mobiles: []}", "f.yaml:1:57: channel c: field at_mobiles is not used by slack channels"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, ds := yamldiag.Parse("f.yaml", []byte(tc.yaml), yamldiag.DefaultLimits)
+			if ds != nil {
+				t.Fatal(ds)
+			}
+			rep := &yamldiag.Reporter{File: "f.yaml"}
+			c := Decode(rep, "c", root, root, lookup)
+			got := rep.Errs.Error()
+			if got != tc.want || (c == nil) != (tc.want != "") {
+				t.Errorf("got %q (channel %v), want %q", got, c, tc.want)
+			}
+			if strings.Contains(got, "SECRET") {
+				t.Errorf("leak: %s", got)
+			}
+			if c != nil && tc.name == "ok with locale" && c.LocaleOr(English) != Chinese {
+				t.Errorf("locale %q", c.Locale)
+			}
+		})
 	}
 }
