@@ -296,3 +296,41 @@ func TestEnableROI(t *testing.T) {
 		t.Errorf("replay: exit %d\n%s", code, errs)
 	}
 }
+
+// TestRuleSilences: a silence in the rules mutes its alert until it
+// expires: still in the summary, with the reason, but not notified; the
+// other alerts go out as usual. After it expires the alert is notified.
+func TestRuleSilences(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	dir := t.TempDir()
+	rules, err := os.ReadFile("../rules/marketing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silence := "silences:\n  - match: {rule: read-rate-drop, template: \"1100SHOP*\"}\n" +
+		"    until: \"2026-11-24T12:00:00+08:00\"\n    reason: campaign paused\n"
+	for name, data := range map[string]string{"marketing.yaml": string(rules), "silences.yaml": silence} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.setenv("RULES_PATH", dir)
+	code, sum, stderr := r.run(t, "--at", sampleAt)
+	if code != exitOK || sum.Notifications.Sent != 6 {
+		t.Fatalf("exit %d, %+v; want the 3 other alerts sent to both channels\n%s", code, sum.Notifications, stderr)
+	}
+	for _, a := range sum.Alerts {
+		if silenced := a.Template == "1100SHOP0001" && a.Rule == "read-rate-drop"; silenced != strings.Contains(a.Silenced, "campaign paused") {
+			t.Errorf("alert %s %s: silenced %q", a.Rule, a.Template, a.Silenced)
+		}
+	}
+	if strings.Contains(r.slackText(), "1100SHOP0001") || strings.Contains(r.dingText(), "1100SHOP0001") {
+		t.Errorf("the silenced alert was notified:\n%s", r.slackText())
+	}
+	// Expired: the same moment a day later is past until.
+	code, sum, _ = r.run(t, "--at", dayAfter)
+	if code != exitOK || !strings.Contains(r.slackText(), "1100SHOP0001") {
+		t.Errorf("after the silence expired: exit %d, %+v; want 1100SHOP0001 notified", code, sum.Notifications)
+	}
+}

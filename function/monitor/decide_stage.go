@@ -17,7 +17,10 @@ type DecideStage struct {
 	Channels map[string]Channel
 	// Default channels take rules that name none.
 	Default []string
-	Log     *slog.Logger
+	// Silences in force: the rules' own and those set from the chat,
+	// merged by the caller. Expired ones mute nothing.
+	Silences []rules.Silence
+	Log      *slog.Logger
 }
 
 // Decision is what the decide stage hands to the send stage: the due
@@ -29,13 +32,13 @@ type Decision struct {
 }
 
 // Silence marks the results that a silence in force at at mutes (the
-// summary shows them with the reason; nothing is sent for them). silences
-// are the rules' own and those set from the chat, merged by the caller.
-func Silence(results []Result, silences []rules.Silence, at time.Time) {
-	if len(silences) == 0 {
+// summary shows them with the reason; nothing is sent for them). Run does
+// it too; callers that report the results before deciding call it first.
+func (s *DecideStage) Silence(results []Result, at time.Time) {
+	if len(s.Silences) == 0 {
 		return
 	}
-	set := &rules.Set{Silences: silences}
+	set := &rules.Set{Silences: s.Silences}
 	for i := range results {
 		r := &results[i]
 		if r.Silenced != "" {
@@ -71,6 +74,7 @@ func (s *DecideStage) Run(ev *Evaluation, led Ledger, known []alert.Problem, at,
 	pr := led.Prune(before.Add(-Retention))
 	d.Problems = append(d.Problems, abandoned(pr.Abandoned, pr.MaxAge, log)...)
 
+	s.Silence(ev.Results, at)
 	hist := index(led)
 	for i := range ev.Results {
 		s.due(&ev.Results[i], ev, hist, led, at, log)

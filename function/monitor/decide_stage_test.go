@@ -79,15 +79,15 @@ func TestSilenceInput(t *testing.T) {
 		{Rule: "read-*", Template: "T2", Until: at.Add(-time.Hour), Reason: "expired"},
 	}
 	ev := r.eval(1, at, []alertSpec{fire("read-drop", "T1", 1), fire("read-drop", "T2", 1)}, nil)
-	monitor.Silence(ev.Results, silences, at)
+	stage := &monitor.DecideStage{Channels: r.dl.Channels, Default: r.dl.Default, Silences: silences}
+	led := ledger.NewMemory(at)
+	stage.Run(ev, led, nil, at, at)
 	if got := ev.Results[0].Silenced; !strings.Contains(got, "campaign paused") {
 		t.Errorf("T1 silenced %q, want the reason", got)
 	}
 	if got := ev.Results[1].Silenced; got != "" {
 		t.Errorf("T2 silenced %q by an expired silence", got)
 	}
-	led := ledger.NewMemory(at)
-	(&monitor.DecideStage{Channels: r.dl.Channels, Default: r.dl.Default}).Run(ev, led, nil, at, at)
 	for _, k := range pendingKeys(led) {
 		if strings.Contains(k, "T1") {
 			t.Errorf("silenced alert due: %s", k)

@@ -58,7 +58,8 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 	if at.IsZero() {
 		at = now
 	}
-	Silence(ev.Results, dl.Silences, at)
+	decide := &DecideStage{Channels: dl.Channels, Default: dl.Default, Silences: dl.Silences, Log: log}
+	decide.Silence(ev.Results, at)
 	sum := newSummary(ev)
 	if dl.DryRun {
 		// Nothing was sent: what the consoles printed would have been.
@@ -71,7 +72,7 @@ func Deliver(ctx context.Context, ev *Evaluation, dl *Delivery, now time.Time) (
 		return sum, err
 	}
 	defer done()
-	dec := (&DecideStage{Channels: dl.Channels, Default: dl.Default, Log: log}).Run(ev, led, known, at, now)
+	dec := decide.Run(ev, led, known, at, now)
 	send := &SendStage{Channels: dl.Channels, Default: dl.Default, Location: dl.Location, Log: log, Sleep: dl.Sleep}
 	send.Run(ctx, ev, led, dec, at, sum)
 	return sum, nil
