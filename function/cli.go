@@ -222,25 +222,9 @@ func (a *app) runOnce(ctx context.Context, env environ, f runFlags, out, stderr 
 	}
 	deps := &monitor.Deps{Source: src, Rules: s.rules, Evaluate: evaluate(s.rules), Templates: s.cfg.Templates,
 		LookbackDays: s.cfg.LookbackDays, Location: s.cfg.Location, Workers: 2 * s.cfg.QPS, Log: s.log}
-	reserve := 30 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		reserve = min(reserve, time.Until(dl)/4)
-	}
-	ev := monitor.Evaluate(ctx, deps, monitor.Options{At: f.at, Reserve: reserve})
-	// Delivery may use the rest of the run's deadline (a DingTalk 130101
-	// asks for a minute's wait), less a margin to save the ledger and return
-	// before FC stops the instance; and it gets the reserve even when
-	// fetching used up the budget.
-	deliverFor := max(reserve, 10*time.Second)
-	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)
-		deliverFor = max(deliverFor, left-min(5*time.Second, left/10))
-	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverFor)
-	defer cancel()
-	sum, err := monitor.Deliver(dctx, ev, &monitor.Delivery{Channels: channels, Default: defaults,
+	sum, err := monitor.Run(ctx, deps, &monitor.Delivery{Channels: channels, Default: defaults,
 		Silences: s.rules.Silences, StateDir: s.cfg.StateDir, LedgerOptions: a.tune.ledger, DryRun: f.dryRun, Location: s.cfg.Location,
-		Log: s.log, Sleep: a.tune.sleep}, time.Now())
+		Log: s.log, Sleep: a.tune.sleep}, f.at)
 	if err != nil {
 		return sum, exitFailed, err
 	}
