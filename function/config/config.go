@@ -161,20 +161,8 @@ func (c *Config) check() error {
 	if c.LookbackDays < 0 || c.LookbackDays > 400 {
 		bad("CAMS_LOOKBACK_DAYS", "must be between 0 (automatic) and 400, got %d", c.LookbackDays)
 	}
-	if u, err := url.Parse(c.Endpoint); err != nil || u.Host == "" && u.Scheme != "file" {
-		// not echoed: a mistyped value may hold a token
-		bad("CAMS_ENDPOINT", "must be a URL such as %s or file://DIR", DefaultEndpoint)
-	} else if u.Scheme == "http" && !webhook.IsLoopback(u.Hostname()) {
-		bad("CAMS_ENDPOINT", "must use https (http is allowed only for loopback test servers), got http://%s", u.Host)
-	} else if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
-		bad("CAMS_ENDPOINT", "scheme must be https, http (loopback) or file, got %q", u.Scheme)
-	} else if u.Scheme != "file" && (strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil) {
-		// The SDK signs requests to a host, not to a path under it.
-		bad("CAMS_ENDPOINT", "must be scheme://host[:port] only, without a path, query or user, got %s://%s%s", u.Scheme, u.Host, redactPath(u.Path))
-	} else if u.Scheme == "file" {
-		if st, err := os.Stat(u.Host + u.Path); err != nil || !st.IsDir() {
-			bad("CAMS_ENDPOINT", "replay directory %q does not exist or is not a directory", u.Host+u.Path)
-		}
+	if msg := checkEndpoint(c.Endpoint); msg != "" {
+		bad("CAMS_ENDPOINT", "%s", msg)
 	}
 	if strings.TrimSpace(c.Region) == "" {
 		bad("CAMS_REGION", "must not be empty")
@@ -219,6 +207,28 @@ func (c *Config) check() error {
 	}
 	errs = append(errs, c.checkActions()...)
 	return errors.Join(errs...)
+}
+
+// checkEndpoint says what is wrong with CAMS_ENDPOINT ("" when nothing).
+func checkEndpoint(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil || u.Host == "" && u.Scheme != "file":
+		// not echoed: a mistyped value may hold a token
+		return "must be a URL such as " + DefaultEndpoint + " or file://DIR"
+	case u.Scheme == "http" && !webhook.IsLoopback(u.Hostname()):
+		return "must use https (http is allowed only for loopback test servers), got http://" + u.Host
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file":
+		return fmt.Sprintf("scheme must be https, http (loopback) or file, got %q", u.Scheme)
+	case u.Scheme != "file" && (strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil):
+		// The SDK signs requests to a host, not to a path under it.
+		return fmt.Sprintf("must be scheme://host[:port] only, without a path, query or user, got %s://%s%s", u.Scheme, u.Host, redactPath(u.Path))
+	case u.Scheme == "file":
+		if st, err := os.Stat(u.Host + u.Path); err != nil || !st.IsDir() {
+			return fmt.Sprintf("replay directory %q does not exist or is not a directory", u.Host+u.Path)
+		}
+	}
+	return ""
 }
 
 // checkActions checks the action settings. Secrets are never echoed, not

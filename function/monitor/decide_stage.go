@@ -204,71 +204,93 @@ func logger(l *slog.Logger) *slog.Logger {
 //     goes out in the same digest; undelivered reminders are dropped.
 func decide(hist []ledger.Entry, item *alert.Item, repeatEvery time.Duration, sendResolved bool,
 	ch string, period, at time.Time) (mark, drop []ledger.Entry) {
-	key := item.Key()
-	since := item.Since
-	if since.IsZero() {
-		since = period
-	}
-	find := func(p time.Time, transition string) (ledger.Entry, bool) {
-		for _, e := range hist {
-			if e.Transition == transition && e.Period.Equal(p) {
-				return e, true
-			}
-		}
-		return ledger.Entry{}, false
-	}
-	entry := func(p time.Time, transition string) ledger.Entry {
-		return ledger.Entry{Alert: key, Channel: ch, Period: p, Transition: transition, Item: item}
-	}
-	stalePending := func(transition string, keep time.Time) {
-		for _, e := range hist {
-			if e.Transition == transition && e.Status == ledger.StatusPending && !e.Period.Equal(keep) {
-				drop = append(drop, e)
-			}
-		}
+	h := history{entries: hist, item: item, ch: ch, since: item.Since}
+	if h.since.IsZero() {
+		h.since = period
 	}
 	switch item.State {
 	case alert.Firing:
-		fe, ok := find(since, ledger.Firing)
-		if !ok {
-			return []ledger.Entry{entry(since, ledger.Firing)}, nil
-		}
-		if fe.Status != ledger.StatusSent || repeatEvery <= 0 {
-			return nil, nil // still pending: it goes out as it is
-		}
-		var last time.Time
-		for _, e := range hist {
-			if e.Status == ledger.StatusSent && !e.Period.Before(since) &&
-				(e.Transition == ledger.Firing || e.Transition == ledger.Repeat) && e.SentAt.After(last) {
-				last = e.SentAt
-			}
-		}
-		if at.Sub(last) < repeatEvery-repeatEvery/10 {
-			return nil, nil
-		}
-		if _, ok := find(period, ledger.Repeat); ok {
-			return nil, nil // sent, or pending and going out
-		}
-		stalePending(ledger.Repeat, period)
-		return []ledger.Entry{entry(period, ledger.Repeat)}, drop
+		return h.firing(repeatEvery, period, at)
 	case alert.Resolved:
-		stalePending(ledger.Repeat, time.Time{})
-		if !sendResolved {
-			return nil, drop
-		}
-		announced := false
-		for _, e := range hist {
-			if (e.Transition == ledger.Firing || e.Transition == ledger.Repeat) && !e.Period.Before(since) {
-				announced = true // sent, or pending and going out first
-			}
-		}
-		if !announced {
-			return nil, drop // never announced here: a resolution would puzzle
-		}
-		if _, ok := find(period, ledger.Resolved); ok {
-			return nil, drop
-		}
-		return []ledger.Entry{entry(period, ledger.Resolved)}, drop
+		return h.resolved(sendResolved, period)
 	}
 	return nil, nil
+}
+
+// history is one alert's ledger entries on one channel.
+type history struct {
+	entries []ledger.Entry
+	item    *alert.Item
+	ch      string
+	since   time.Time // the period this firing run started in
+}
+
+func (h *history) find(p time.Time, transition string) (ledger.Entry, bool) {
+	for _, e := range h.entries {
+		if e.Transition == transition && e.Period.Equal(p) {
+			return e, true
+		}
+	}
+	return ledger.Entry{}, false
+}
+
+func (h *history) entry(p time.Time, transition string) ledger.Entry {
+	return ledger.Entry{Alert: h.item.Key(), Channel: h.ch, Period: p, Transition: transition, Item: h.item}
+}
+
+// stalePending are the undelivered notifications of transition but keep's.
+func (h *history) stalePending(transition string, keep time.Time) []ledger.Entry {
+	var out []ledger.Entry
+	for _, e := range h.entries {
+		if e.Transition == transition && e.Status == ledger.StatusPending && !e.Period.Equal(keep) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// announced: a firing or reminder of this firing run was sent, or is
+// pending and goes out first.
+func (h *history) announced() bool {
+	for _, e := range h.entries {
+		if (e.Transition == ledger.Firing || e.Transition == ledger.Repeat) && !e.Period.Before(h.since) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *history) firing(repeatEvery time.Duration, period, at time.Time) (mark, drop []ledger.Entry) {
+	fe, ok := h.find(h.since, ledger.Firing)
+	if !ok {
+		return []ledger.Entry{h.entry(h.since, ledger.Firing)}, nil
+	}
+	if fe.Status != ledger.StatusSent || repeatEvery <= 0 {
+		return nil, nil // still pending: it goes out as it is
+	}
+	var last time.Time
+	for _, e := range h.entries {
+		if e.Status == ledger.StatusSent && !e.Period.Before(h.since) &&
+			(e.Transition == ledger.Firing || e.Transition == ledger.Repeat) && e.SentAt.After(last) {
+			last = e.SentAt
+		}
+	}
+	if at.Sub(last) < repeatEvery-repeatEvery/10 {
+		return nil, nil
+	}
+	if _, ok := h.find(period, ledger.Repeat); ok {
+		return nil, nil // sent, or pending and going out
+	}
+	return []ledger.Entry{h.entry(period, ledger.Repeat)}, h.stalePending(ledger.Repeat, period)
+}
+
+func (h *history) resolved(sendResolved bool, period time.Time) (mark, drop []ledger.Entry) {
+	drop = h.stalePending(ledger.Repeat, time.Time{})
+	if !sendResolved || !h.announced() {
+		return nil, drop // never announced here: a resolution would puzzle
+	}
+	if _, ok := h.find(period, ledger.Resolved); ok {
+		return nil, drop
+	}
+	return []ledger.Entry{h.entry(period, ledger.Resolved)}, drop
 }
