@@ -24,42 +24,42 @@ const DefaultEndpoint = "https://cams.ap-southeast-1.aliyuncs.com"
 // test), for callers that need it when the configuration did not load.
 const DefaultRulesPath = "rules"
 
-// Config is every variable the function reads. The envconfig tags are the
+// Config is every variable the function reads. The env tags are the
 // variable names; s.yaml must set exactly these (checked by a test).
 type Config struct {
-	AccessKeyID     string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_ID"`
-	AccessKeySecret string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_SECRET"`
-	SecurityToken   string `envconfig:"ALIBABA_CLOUD_SECURITY_TOKEN"`
+	AccessKeyID     string `env:"ALIBABA_CLOUD_ACCESS_KEY_ID"`
+	AccessKeySecret string `env:"ALIBABA_CLOUD_ACCESS_KEY_SECRET"`
+	SecurityToken   string `env:"ALIBABA_CLOUD_SECURITY_TOKEN"`
 
 	// Endpoint is the API's URL. A file:// URL replays recorded API
 	// responses from that directory instead (no credentials, no network).
-	Endpoint     string   `envconfig:"CAMS_ENDPOINT" default:"https://cams.ap-southeast-1.aliyuncs.com"`
-	Region       string   `envconfig:"CAMS_REGION" default:"ap-southeast-1"`
-	QPS          int      `envconfig:"CAMS_QPS" default:"40"`
-	CustSpaceID  string   `envconfig:"CAMS_CUST_SPACE_ID"`
-	IsvCode      string   `envconfig:"CAMS_ISV_CODE"`
-	Templates    []string `envconfig:"CAMS_TEMPLATES"`
-	LookbackDays int      `envconfig:"CAMS_LOOKBACK_DAYS"` // 0: what the rules need
+	Endpoint     string   `env:"CAMS_ENDPOINT" default:"https://cams.ap-southeast-1.aliyuncs.com"`
+	Region       string   `env:"CAMS_REGION" default:"ap-southeast-1"`
+	QPS          int      `env:"CAMS_QPS" default:"40"`
+	CustSpaceID  string   `env:"CAMS_CUST_SPACE_ID"`
+	IsvCode      string   `env:"CAMS_ISV_CODE"`
+	Templates    []string `env:"CAMS_TEMPLATES"`
+	LookbackDays int      `env:"CAMS_LOOKBACK_DAYS"` // 0: what the rules need
 
-	RulesPath string `envconfig:"RULES_PATH" default:"rules"` // DefaultRulesPath
-	StateDir  string `envconfig:"STATE_DIR" default:".state"`
+	RulesPath string `env:"RULES_PATH" default:"rules"` // DefaultRulesPath
+	StateDir  string `env:"STATE_DIR" default:".state"`
 
-	SlackWebhookURL    string `envconfig:"SLACK_WEBHOOK_URL"`
-	SlackBotToken      string `envconfig:"SLACK_BOT_TOKEN"`
-	SlackChannel       string `envconfig:"SLACK_CHANNEL"`
-	DingTalkWebhookURL string `envconfig:"DINGTALK_WEBHOOK_URL"`
-	DingTalkSecret     string `envconfig:"DINGTALK_SECRET"`
+	SlackWebhookURL    string `env:"SLACK_WEBHOOK_URL"`
+	SlackBotToken      string `env:"SLACK_BOT_TOKEN"`
+	SlackChannel       string `env:"SLACK_CHANNEL"`
+	DingTalkWebhookURL string `env:"DINGTALK_WEBHOOK_URL"`
+	DingTalkSecret     string `env:"DINGTALK_SECRET"`
 
-	Timezone string `envconfig:"TIMEZONE" default:"Asia/Shanghai"`
+	Timezone string `env:"TIMEZONE" default:"Asia/Shanghai"`
 
 	// MessageLocale is the language of the messages: en or zh-CN.
-	MessageLocale string `envconfig:"MESSAGE_LOCALE" default:"en"`
+	MessageLocale string `env:"MESSAGE_LOCALE" default:"en"`
 	// ActionURL is where chat buttons post their actions (unset: messages
 	// carry no actions); ActionSecret signs them.
-	ActionURL    string `envconfig:"ACTION_URL"`
-	ActionSecret string `envconfig:"ACTION_SECRET"`
+	ActionURL    string `env:"ACTION_URL"`
+	ActionSecret string `env:"ACTION_SECRET"`
 	// SlackSigningSecret checks that an action came from Slack.
-	SlackSigningSecret string `envconfig:"SLACK_SIGNING_SECRET"`
+	SlackSigningSecret string `env:"SLACK_SIGNING_SECRET"`
 
 	// Location is Timezone, loaded.
 	Location *time.Location `ignored:"true"`
@@ -70,7 +70,7 @@ func Variables() []string {
 	t := reflect.TypeFor[Config]()
 	var names []string
 	for i := range t.NumField() {
-		if name := t.Field(i).Tag.Get("envconfig"); name != "" {
+		if name := t.Field(i).Tag.Get("env"); name != "" {
 			names = append(names, name)
 		}
 	}
@@ -104,7 +104,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	var errs []error
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name := f.Tag.Get("envconfig")
+		name := f.Tag.Get("env")
 		if name == "" {
 			continue
 		}

@@ -26,7 +26,7 @@ const LockFileName = "ledger.lock"
 // instance never runs two invocations at once; this lock covers two
 // instances (a timer run and an FC retry, or a manual `run` against the
 // same NAS/OSS mount).
-var StaleAfter = 15 * time.Minute
+const StaleAfter = 15 * time.Minute
 
 // lockInfo is the lock file's content.
 type lockInfo struct {
