@@ -6,7 +6,6 @@
 package cams
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +52,6 @@ const (
 	pageSize    = 50
 	maxPages    = 1000
 	backoffBase = 200 * time.Millisecond
-	captureMax  = 1 << 20
 )
 
 // Options configure a Client. Zero values take the defaults above.
@@ -78,6 +77,9 @@ type Options struct {
 	// invocation, rebuilt when credentials rotate) can share one. Its rate
 	// is not clamped to MaxQPS (test servers).
 	Limiter *Limiter
+
+	// MaxBody is the largest response body read (0: DefaultMaxBody).
+	MaxBody int64
 }
 
 // Query asks for one template's metrics.
@@ -128,6 +130,8 @@ type Client struct {
 	maxRetries int
 	redact     *redactor
 	transport  http.RoundTripper
+	maxBody    int64
+	bodySlots  chan struct{}
 
 	metricLimit   *Limiter
 	templateLimit *Limiter
@@ -194,6 +198,11 @@ func New(o Options) (*Client, error) {
 		templateLimit: NewLimiter(TemplatesQPS),
 		sleep:         sleepCtx,
 		jitter:        rand.Float64,
+		maxBody:       o.MaxBody,
+		bodySlots:     make(chan struct{}, bodySlots),
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBody
 	}
 	if c.metricLimit == nil {
 		c.metricLimit = NewLimiter(o.QPS)
@@ -231,21 +240,39 @@ type conn struct {
 	rt  *callTransport
 }
 
-// callTransport gives the SDK's requests the caller's context and keeps a copy
-// of the response status and body, which the Client decodes itself (the SDK
-// reports no error for an HTTP 200 with an error Code, and can panic on some
-// error bodies).
+// callTransport gives the SDK's requests the caller's context and reads the
+// response itself, as a stream, into the call's sink: the SDK would read the
+// whole body (twice over: bytes and a string) and reports no error for an
+// HTTP 200 with an error Code, and can panic on some error bodies. The SDK
+// gets the status and headers and an empty body.
 type callTransport struct {
-	base       http.RoundTripper
+	base    http.RoundTripper
+	slots   chan struct{} // the client's body-read slots
+	maxBody int64
+
+	// per call
 	ctx        context.Context
+	sink       itemSink
 	status     int
 	redirected bool
-	body       bytes.Buffer
+	answered   bool      // a response arrived and was read
+	env        *envelope // the response's envelope, when it was read whole
+	bodyErr    error     // why it was not
+}
+
+func (t *callTransport) reset(ctx context.Context, sink itemSink) {
+	t.ctx, t.sink = ctx, sink
+	t.status, t.redirected, t.answered, t.env, t.bodyErr = 0, false, false, nil, nil
 }
 
 func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.ctx != nil {
-		req = req.WithContext(t.ctx)
+		// Both the caller's context and the SDK client's read timeout
+		// (in req's context) end the call, the body's reading included.
+		ctx, cancel := context.WithCancel(req.Context())
+		stop := context.AfterFunc(t.ctx, cancel)
+		defer func() { stop(); cancel() }()
+		req = req.WithContext(ctx)
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
@@ -258,26 +285,32 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// its Referer. Without a Location the client hands the 3xx back.
 		t.redirected = true
 		resp.Header.Del("Location")
+	} else {
+		t.answered = true
+		t.env, t.bodyErr = t.read(req.Context(), resp)
 	}
-	resp.Body = &teeBody{ReadCloser: resp.Body, buf: &t.body}
+	resp.Body.Close()
+	resp.Body, resp.ContentLength = http.NoBody, 0
 	return resp, nil
 }
 
-type teeBody struct {
-	io.ReadCloser
-	buf *bytes.Buffer
-}
-
-func (b *teeBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if room := captureMax - b.buf.Len(); room > 0 && n > 0 {
-		b.buf.Write(p[:min(n, room)])
+// read streams the body into the sink, within the size limit, in one of the
+// client's body-read slots.
+func (t *callTransport) read(ctx context.Context, resp *http.Response) (*envelope, error) {
+	if resp.ContentLength > t.maxBody {
+		return nil, &errTooLarge{limit: t.maxBody, length: resp.ContentLength}
 	}
-	return n, err
+	select {
+	case t.slots <- struct{}{}:
+		defer func() { <-t.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return readEnvelope(&capReader{r: resp.Body, limit: t.maxBody}, t.sink)
 }
 
 func (c *Client) newConn() (*conn, error) {
-	rt := &callTransport{base: c.transport}
+	rt := &callTransport{base: c.transport, slots: c.bodySlots, maxBody: c.maxBody}
 	cfg := sdk.NewConfig()
 	cfg.AutoRetry = false // the Client retries, with backoff and rate limiting
 	cfg.Scheme = c.scheme
@@ -313,9 +346,7 @@ func (c *Client) getConn() (*conn, error) {
 }
 
 func (c *Client) putConn(cn *conn) {
-	cn.rt.ctx = nil
-	cn.rt.body.Reset()
-	cn.rt.status = 0
+	cn.rt.reset(nil, nil)
 	c.mu.Lock()
 	c.idle = append(c.idle, cn)
 	c.mu.Unlock()
@@ -341,12 +372,21 @@ func (c *Client) Close() {
 // Limiter returns the rate limiter of GetChatappTemplateMetric.
 func (c *Client) Limiter() *Limiter { return c.metricLimit }
 
-// once makes one call and returns the response body of a successful one.
-// Every failure, including a panic inside the SDK, is an *APIError.
-func (c *Client) once(ctx context.Context, api string, params map[string]string) (env *envelope, err error) {
+// once makes one call and returns the envelope of a successful one, its
+// data read into sink. Every failure, including a panic inside the SDK, is an
+// *APIError whose echoed fields have been through the redactor.
+func (c *Client) once(ctx context.Context, api string, params map[string]string, sink itemSink) (*envelope, *APIError) {
+	env, ae := c.attempt(ctx, api, params, sink)
+	if ae != nil {
+		c.redact.apiError(ae)
+	}
+	return env, ae
+}
+
+func (c *Client) attempt(ctx context.Context, api string, params map[string]string, sink itemSink) (env *envelope, ae *APIError) {
 	cn, err := c.getConn()
 	if err != nil {
-		return nil, &APIError{Code: CodeSDK, Message: c.redact.clean(err.Error())}
+		return nil, &APIError{Code: CodeSDK, Message: err.Error()}
 	}
 	panicked := false
 	defer func() {
@@ -354,9 +394,8 @@ func (c *Client) once(ctx context.Context, api string, params map[string]string)
 			c.putConn(cn)
 		} // a conn whose SDK call panicked is dropped
 	}()
-	cn.rt.ctx = ctx
-	cn.rt.body.Reset()
-	cn.rt.status, cn.rt.redirected = 0, false
+	rt := cn.rt
+	rt.reset(ctx, sink)
 
 	req := requests.NewCommonRequest()
 	req.Method = requests.POST
@@ -371,56 +410,85 @@ func (c *Client) once(ctx context.Context, api string, params map[string]string)
 	}
 
 	var sdkErr error
-	var resp interface{ GetHttpContentBytes() []byte }
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
 				panicked = true
 				c.panics.Add(1)
-				sdkErr = &APIError{Code: CodeSDKPanic, Message: c.redact.clean(fmt.Sprint(r))}
+				sdkErr = &APIError{Code: CodeSDKPanic, Message: fmt.Sprint(r)}
 			}
 		}()
-		r, err := cn.sdk.ProcessCommonRequest(req)
-		if r != nil {
-			resp = r
-		}
-		sdkErr = err
+		_, sdkErr = cn.sdk.ProcessCommonRequest(req)
 	}()
 
-	status, body := cn.rt.status, cn.rt.body.Bytes()
-	if cn.rt.redirected {
-		return nil, &APIError{Code: CodeRedirect, HTTPStatus: status, Message: fmt.Sprintf(
-			"the endpoint answered HTTP %d with a redirect, which is not followed: check CAMS_ENDPOINT", status)}
+	switch {
+	case rt.redirected:
+		return nil, &APIError{Code: CodeRedirect, HTTPStatus: rt.status, Message: fmt.Sprintf(
+			"the endpoint answered HTTP %d with a redirect, which is not followed: check CAMS_ENDPOINT", rt.status)}
+	case rt.answered:
+		// The SDK saw an empty body: its own verdict on it means nothing.
+		return c.answer(ctx, rt)
+	case sdkErr == nil:
+		return nil, &APIError{Code: CodeSDK, Message: "the SDK returned without calling the API"}
+	case ctx.Err() != nil:
+		return nil, ctxError(ctx, nil)
 	}
-	if resp != nil && len(resp.GetHttpContentBytes()) > 0 {
-		body = resp.GetHttpContentBytes()
-	}
-	if sdkErr != nil {
-		if ctx.Err() != nil {
+	return nil, c.redact.fromError(sdkErr)
+}
+
+// answer judges a response that arrived.
+func (c *Client) answer(ctx context.Context, rt *callTransport) (*envelope, *APIError) {
+	status := rt.status
+	ok := status >= 200 && status <= 299
+	if err := rt.bodyErr; err != nil {
+		var ae *APIError
+		var tl *errTooLarge
+		switch {
+		case errors.As(err, &tl):
+			return nil, &APIError{Code: CodeTooLarge, HTTPStatus: status, Message: tl.Error()}
+		case errors.As(err, &ae) && errors.Is(ae, io.ErrUnexpectedEOF):
+			// A body that stops inside its JSON: the connection closed
+			// early (a close-delimited body has no length to miss).
+			return nil, &APIError{Code: CodeConnection, HTTPStatus: status,
+				Message: "connection dropped mid-body: " + ae.Message, err: redactedError{CodeConnection}}
+		case errors.As(err, &ae):
+			if !ok && ae.Code == CodeInvalidResponse {
+				return nil, &APIError{Code: fmt.Sprintf("HTTP.%d", status), HTTPStatus: status}
+			}
+			ae.HTTPStatus = status
+			return nil, ae
+		case ctx.Err() != nil:
 			return nil, ctxError(ctx, nil)
 		}
-		ae := c.redact.fromError(sdkErr)
-		if status != 0 && len(body) > 0 && (ae.Code == CodeSDKPanic || ae.Code == CodeSDK || ae.HTTPStatus == 0) {
-			// The SDK failed on a response that arrived: read it ourselves.
-			if _, pe := parseEnvelope(body, status); pe != nil {
-				pe.Message = c.redact.clean(pe.Message)
-				return nil, pe
-			}
-		}
-		if ae.HTTPStatus == 0 {
-			ae.HTTPStatus = status
+		return nil, c.bodyReadError(err, status)
+	}
+	if ae := rt.env.check(status); ae != nil {
+		if !ok && string(rt.env.Code) == "" {
+			ae.Code, ae.Message = fmt.Sprintf("HTTP.%d", status), ""
 		}
 		return nil, ae
 	}
-	env, ae := parseEnvelope(body, status)
-	if ae != nil {
-		ae.Message = c.redact.clean(ae.Message)
-		return nil, ae
+	if !ok {
+		return nil, &APIError{Code: fmt.Sprintf("HTTP.%d", status), HTTPStatus: status, RequestID: string(rt.env.RequestID)}
 	}
-	if status < 200 || status > 299 {
-		return nil, &APIError{Code: fmt.Sprintf("HTTP.%d", status), HTTPStatus: status, RequestID: string(env.RequestID)}
+	return rt.env, nil
+}
+
+// bodyReadError maps a failure to read a response body: a dropped
+// connection, or the read timeout (the SDK client's deadline on the
+// request), both retryable.
+func (c *Client) bodyReadError(err error, status int) *APIError {
+	ae := c.redact.fromError(err)
+	switch {
+	case ae.Code == CodeDeadline || ae.Code == CodeCanceled || errors.Is(err, os.ErrDeadlineExceeded):
+		ae = &APIError{Code: CodeTimeout, Message: "read timeout in the response body", err: redactedError{CodeTimeout}}
+	case ae.Code == CodeSDK:
+		ae = &APIError{Code: CodeConnection, Message: "reading the response body: " + ae.Message, err: redactedError{CodeConnection}}
+	default:
+		ae.Message = "reading the response body: " + ae.Message
 	}
-	return env, nil
+	ae.HTTPStatus = status
+	return ae
 }
 
 func ctxError(ctx context.Context, last *APIError) *APIError {
@@ -442,7 +510,8 @@ func ctxError(ctx context.Context, last *APIError) *APIError {
 // call makes a call with rate limiting and retries. It returns the last
 // *APIError when it gives up: on a permanent error, after MaxRetries retries,
 // when ctx is done, or when the next backoff would outlast ctx's deadline.
-func (c *Client) call(ctx context.Context, lim *Limiter, api, template string, params map[string]string) (*envelope, error) {
+func (c *Client) call(ctx context.Context, lim *Limiter, api, template string, params map[string]string,
+	newSink func() itemSink) (*envelope, error) {
 	var last *APIError
 	for attempt := 0; ; attempt++ {
 		if err := lim.Wait(ctx); err != nil {
@@ -463,11 +532,14 @@ func (c *Client) call(ctx context.Context, lim *Limiter, api, template string, p
 		if attempt > 0 {
 			c.retries.Add(1)
 		}
-		env, err := c.once(ctx, api, params)
-		if err == nil {
+		var sink itemSink
+		if newSink != nil {
+			sink = newSink() // a fresh one for each attempt
+		}
+		env, ae := c.once(ctx, api, params, sink)
+		if ae == nil {
 			return env, nil
 		}
-		ae := err.(*APIError)
 		ae.API, ae.Template = api, template
 		if ae.Throttled() {
 			lim.Throttled()
@@ -559,14 +631,28 @@ func (c *Client) Metrics(ctx context.Context, q Query) ([]*metrics.Series, error
 		p["Language"] = q.Language
 	}
 	c.scope(p)
-	env, err := c.call(ctx, c.metricLimit, APIMetric, q.Template, p)
+	q.Granularity = g
+	var sink *metricSink
+	env, err := c.call(ctx, c.metricLimit, APIMetric, q.Template, p, func() itemSink {
+		sink = newMetricSink(g, q.Template, q, c.redact.scrub)
+		return sink
+	})
 	if err != nil {
 		return nil, err
 	}
-	series, derr := decodeData(env.Data, g, q.Template)
+	series, derr := sink.result(env)
+	w := sink.warning()
 	if derr != nil {
+		msg := strings.ReplaceAll(derr.Error(), "\n", "; ")
+		if w != nil {
+			msg += "; " + w.Message
+		}
 		return series, &APIError{API: APIMetric, Template: q.Template, Code: CodeInvalidData,
-			Message: c.redact.clean(truncate(strings.ReplaceAll(derr.Error(), "\n", "; "), 1000)), RequestID: string(env.RequestID), HTTPStatus: 200, err: redactedError{CodeInvalidData}}
+			Message: c.redact.clean(truncate(msg, 1000)), RequestID: c.redact.clean(string(env.RequestID)), HTTPStatus: 200,
+			err: redactedError{CodeInvalidData}}
+	}
+	if w != nil {
+		return series, w
 	}
 	return series, nil
 }
@@ -579,11 +665,11 @@ func (c *Client) Metrics(ctx context.Context, q Query) ([]*metrics.Series, error
 func (c *Client) EnableROI(ctx context.Context) (string, error) {
 	p := map[string]string{}
 	c.scope(p)
-	env, err := c.call(ctx, c.templateLimit, APIEnableROI, "", p)
+	env, err := c.call(ctx, c.templateLimit, APIEnableROI, "", p, nil)
 	if err != nil {
 		return "", err
 	}
-	return string(env.RequestID), nil
+	return c.redact.clean(string(env.RequestID)), nil
 }
 
 // ListTemplates lists the approved WhatsApp MARKETING templates, page by page
@@ -599,14 +685,18 @@ func (c *Client) ListTemplates(ctx context.Context) ([]Template, error) {
 			"TemplateType": WhatsApp,
 		}
 		c.scope(p)
-		env, err := c.call(ctx, c.templateLimit, APITemplates, "", p)
+		var sink *templateSink
+		env, err := c.call(ctx, c.templateLimit, APITemplates, "", p, func() itemSink {
+			sink = newTemplateSink(c.redact.scrub)
+			return sink
+		})
 		if err != nil {
 			return nil, err
 		}
-		page, total, err := decodeTemplates(env)
+		page, total, err := sink.page(env)
 		if err != nil {
 			ae := err.(*APIError)
-			ae.API, ae.RequestID, ae.HTTPStatus = APITemplates, string(env.RequestID), 200
+			ae.API, ae.RequestID, ae.HTTPStatus = APITemplates, c.redact.clean(string(env.RequestID)), 200
 			return nil, ae
 		}
 		seen += len(page)

@@ -109,45 +109,6 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// envelope is the part every CAMS response shares.
-type envelope struct {
-	Code      flexString `json:"Code"`
-	Message   flexString `json:"Message"`
-	RequestID flexString `json:"RequestId"`
-
-	Data json.RawMessage `json:"Data"`
-
-	ListTemplate json.RawMessage `json:"ListTemplate"`
-	Total        flexInt         `json:"Total"`
-}
-
-// parseEnvelope reads a response body. A body that is not a JSON object is a
-// CodeInvalidResponse error; a Code other than "OK" is that code's error.
-func parseEnvelope(body []byte, status int) (*envelope, *APIError) {
-	var env envelope
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, &APIError{Code: CodeInvalidResponse, HTTPStatus: status,
-			Message: fmt.Sprintf("response is not a JSON object (%d bytes)", len(body))}
-	}
-	if err := json.Unmarshal(trimmed, &env); err != nil {
-		return nil, &APIError{Code: CodeInvalidResponse, HTTPStatus: status,
-			Message: "response is not valid JSON: " + truncate(err.Error(), 200)}
-	}
-	if code := string(env.Code); code != "OK" {
-		if code == "" {
-			code = CodeInvalidResponse
-			env.Message = "response has no Code"
-		}
-		if status == 0 {
-			status = statusForCode(code)
-		}
-		return nil, &APIError{Code: code, Message: truncate(env.Message.orNone(), 500),
-			RequestID: string(env.RequestID), HTTPStatus: status}
-	}
-	return &env, nil
-}
-
 type rawButton struct {
 	Type          flexString `json:"Type"`
 	ButtonContent flexString `json:"ButtonContent"`
@@ -193,57 +154,147 @@ func (e *BucketError) Error() string {
 // series per template and language, sorted by template then language.
 //
 // It takes the API as it is, not as documented: numbers written as strings,
-// null, "None" and missing counts (read as 0), an End that is missing, at or
-// before Start (the documentation's own example) or more than one bucket
-// after Start (End becomes Start + g.Step()), a null
-// Cliented, duplicate buckets (merged by metrics.Series.Normalize), and a
-// RequestId with a trailing newline. A bucket it cannot trust, one with a
-// missing or implausible Start, a negative or non-integer count, or clicks
-// that overflow, is rejected rather than clamped: Decode then returns the
-// series of the remaining buckets together with an error (errors.Join of
-// *BucketError values) naming each rejected bucket's template. A body whose
-// Code is not "OK" returns an *APIError and no series. Decode never panics.
+// null, "None" and missing counts (read as 0), an End that is missing or at
+// or before Start (the documentation's own example: End becomes Start +
+// g.Step()), a null Cliented, duplicate buckets (merged by
+// metrics.Series.Normalize), and a RequestId with a trailing newline. A
+// bucket it cannot trust, one with a missing or implausible Start, a
+// negative or non-integer count, or clicks that overflow, is rejected rather
+// than clamped: Decode then returns the series of the remaining buckets
+// together with an error (errors.Join of *BucketError values) naming each
+// rejected bucket's template. A bucket whose span is not one of g (a
+// HALF_HOUR bucket in a DAILY answer) is dropped and counted in a *Warning
+// (joined to the error, if any). A body whose Code is not "OK" returns an
+// *APIError and no series. Decode never panics.
 func Decode(body []byte, g metrics.Granularity) ([]*metrics.Series, error) {
-	env, ae := parseEnvelope(body, 0)
+	sink := newMetricSink(g, "", Query{}, nil)
+	env, ae := parseEnvelope(body, 0, sink)
 	if ae != nil {
 		ae.API = APIMetric
 		return nil, ae
 	}
-	return decodeData(env.Data, g, "")
+	series, derr := sink.result(env)
+	if w := sink.warning(); w != nil {
+		return series, errors.Join(derr, w)
+	}
+	return series, derr
 }
 
-// decodeData decodes the Data array. When template is set it names every
+// metricSink builds series from Data's buckets as they are read.
+type metricSink struct {
+	g        metrics.Granularity
+	template string // names every series when set (see newMetricSink)
+	from, to time.Time
+	max      int // buckets accepted; past it the read fails
+	scrub    func(string) string
+
+	n        int
+	bySeries map[metrics.Key]*metrics.Series
+	errs     []error
+	rejected int // rejected buckets, named or not
+	dropped  int // buckets of another granularity
+	span     time.Duration
+}
+
+// newMetricSink decodes the answer to q. When template is set it names every
 // series (the API answered for that template, whatever the item says: the
-// documentation masks it as "1100***").
-func decodeData(data json.RawMessage, g metrics.Granularity, template string) ([]*metrics.Series, error) {
+// documentation masks it as "1100***"). q's window tells a bucket that it cut
+// short (the first or last) from one of another granularity; the number of
+// buckets is capped from it too (no window: DefaultMaxBuckets).
+func newMetricSink(g metrics.Granularity, template string, q Query, scrub func(string) string) *metricSink {
 	if !g.Valid() {
 		g = metrics.Daily
 	}
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || string(data) == "null" {
-		return nil, nil
+	if scrub == nil {
+		scrub = func(s string) string { return s }
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(data, &items); err != nil {
-		return nil, &BucketError{Template: template, Index: -1, Reason: "Data is not an array"}
+	return &metricSink{g: g, template: template, from: q.Start, to: q.End, max: MaxBuckets(q.withGranularity(g)),
+		scrub: scrub, bySeries: map[metrics.Key]*metrics.Series{}}
+}
+
+// DefaultMaxBuckets caps the buckets of an answer whose window is unknown.
+const DefaultMaxBuckets = 50000
+
+// maxLanguages is how many languages of one template the bucket cap allows
+// for: a template has a handful.
+const maxLanguages = 32
+
+// MaxBuckets is the most buckets an answer to q may hold: every period of the
+// window (and two more at its edges) in 32 languages, at least 1,000, at
+// most DefaultMaxBuckets.
+func MaxBuckets(q Query) int {
+	if q.Start.IsZero() || !q.End.After(q.Start) {
+		return DefaultMaxBuckets
 	}
-	bySeries := map[metrics.Key]*metrics.Series{}
-	var errs []error
-	for i, raw := range items {
-		p, key, err := decodeBucket(raw, g, template, i)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	g := q.Granularity
+	if !g.Valid() {
+		g = metrics.Daily
+	}
+	periods := int64(q.End.Sub(q.Start)/g.Step()) + 3
+	return int(min(max(periods*maxLanguages, 1000), DefaultMaxBuckets))
+}
+
+func (q Query) withGranularity(g metrics.Granularity) Query { q.Granularity = g; return q }
+
+func (m *metricSink) item(field string, raw json.RawMessage) error {
+	if field != "Data" {
+		return nil
+	}
+	i := m.n
+	m.n++
+	if m.n > m.max {
+		return &APIError{Code: CodeTooManyBuckets, Message: fmt.Sprintf("more than %d buckets in one answer", m.max)}
+	}
+	p, key, spanKnown, err := decodeBucket(raw, m.g, m.template, i, m.scrub)
+	if err != nil {
+		m.rejected++
+		if len(m.errs) < maxKeptErrors {
+			m.errs = append(m.errs, err)
 		}
-		s := bySeries[key]
-		if s == nil {
-			s = &metrics.Series{Key: key, Granularity: g}
-			bySeries[key] = s
-		}
-		s.Periods = append(s.Periods, p)
+		return nil
 	}
-	out := make([]*metrics.Series, 0, len(bySeries))
-	for _, s := range bySeries {
+	if spanKnown && !m.spanFits(p) {
+		if m.dropped++; m.span == 0 {
+			m.span = p.End.Sub(p.Start)
+		}
+		return nil
+	}
+	if p.End.Sub(p.Start) > m.g.Step() {
+		p.End = p.Start.Add(m.g.Step()) // a long DAILY bucket (a 25-hour day)
+	}
+	s := m.bySeries[key]
+	if s == nil {
+		s = &metrics.Series{Key: key, Granularity: m.g}
+		m.bySeries[key] = s
+	}
+	s.Periods = append(s.Periods, p)
+	return nil
+}
+
+// spanFits reports whether a bucket spans one period of the granularity,
+// give or take a 24th of it (an End one millisecond short, a day of a
+// daylight-saving change). A shorter bucket fits only where the query's
+// window cut it: at its start or its end.
+func (m *metricSink) spanFits(p metrics.Period) bool {
+	step, span := m.g.Step(), p.End.Sub(p.Start)
+	tol := step / 24
+	switch {
+	case span > step+tol:
+		return false
+	case span >= step-tol:
+		return true
+	}
+	clipped := (!m.from.IsZero() && !p.Start.After(m.from)) || (!m.to.IsZero() && !p.End.Before(m.to))
+	return clipped
+}
+
+// result returns the series, sorted, and the rejected buckets' errors.
+func (m *metricSink) result(env *envelope) ([]*metrics.Series, error) {
+	if env.dataNotArray {
+		return nil, &BucketError{Template: m.template, Index: -1, Reason: "Data is not an array"}
+	}
+	out := make([]*metrics.Series, 0, len(m.bySeries))
+	for _, s := range m.bySeries {
 		s.Normalize()
 		out = append(out, s)
 	}
@@ -253,13 +304,39 @@ func decodeData(data json.RawMessage, g metrics.Granularity, template string) ([
 		}
 		return out[i].Language < out[j].Language
 	})
+	errs := m.errs
+	if more := m.rejected - len(m.errs); more > 0 {
+		errs = append(errs, fmt.Errorf("and %d more buckets rejected", more))
+	}
 	return out, errors.Join(errs...)
 }
 
-func decodeBucket(raw json.RawMessage, g metrics.Granularity, template string, i int) (metrics.Period, metrics.Key, error) {
+// warning reports the buckets dropped for their span, nil when none.
+func (m *metricSink) warning() *Warning {
+	if m.dropped == 0 {
+		return nil
+	}
+	return &Warning{API: APIMetric, Template: m.template, Code: CodeSpanMismatch, Count: m.dropped,
+		Message: fmt.Sprintf("%d %s dropped: %s long, not %s buckets", m.dropped, plural(m.dropped, "bucket"),
+			m.span, m.g)}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// maxButtonText caps a button text kept from the API (WhatsApp's own limit
+// is 25 characters).
+const maxButtonText = 200
+
+func decodeBucket(raw json.RawMessage, g metrics.Granularity, template string, i int,
+	scrub func(string) string) (p metrics.Period, key metrics.Key, spanKnown bool, err error) {
 	var b rawBucket
-	fail := func(key metrics.Key, start time.Time, format string, args ...any) (metrics.Period, metrics.Key, error) {
-		return metrics.Period{}, key, &BucketError{Template: key.Template, Language: key.Language, Index: i,
+	fail := func(key metrics.Key, start time.Time, format string, args ...any) (metrics.Period, metrics.Key, bool, error) {
+		return metrics.Period{}, key, false, &BucketError{Template: key.Template, Language: key.Language, Index: i,
 			Start: start, Reason: fmt.Sprintf(format, args...)}
 	}
 	trimmed := bytes.TrimSpace(raw)
@@ -269,9 +346,9 @@ func decodeBucket(raw json.RawMessage, g metrics.Granularity, template string, i
 	if err := json.Unmarshal(trimmed, &b); err != nil {
 		return fail(metrics.Key{Template: template}, time.Time{}, "malformed: %s", truncate(err.Error(), 120))
 	}
-	key := metrics.Key{Template: template, Language: b.Language.orNone()}
+	key = metrics.Key{Template: template, Language: scrub(truncate(b.Language.orNone(), 64))}
 	if key.Template == "" {
-		key.Template = b.TemplateCode.orNone()
+		key.Template = scrub(truncate(b.TemplateCode.orNone(), 128))
 	}
 	if key.Language == "" {
 		key.Language = UnknownLanguage
@@ -285,12 +362,10 @@ func decodeBucket(raw json.RawMessage, g metrics.Granularity, template string, i
 		return fail(key, time.Time{}, "Start %d ms is not a plausible time", b.Start.v)
 	}
 	start := time.UnixMilli(b.Start.v).UTC()
-	p := metrics.Period{Start: start}
-	if b.End.set && b.End.bad == "" && b.End.v > b.Start.v && b.End.v-b.Start.v <= g.Step().Milliseconds() {
-		p.End = time.UnixMilli(b.End.v).UTC()
-	} else { // missing, before Start (the documented example) or longer than a bucket
-		p.End = start.Add(g.Step())
-	}
+	p = metrics.Period{Start: start, End: start.Add(g.Step())}
+	if b.End.set && b.End.bad == "" && b.End.v > b.Start.v && b.End.v < maxStartMs {
+		p.End, spanKnown = time.UnixMilli(b.End.v).UTC(), true
+	} // else missing, or before Start (the documented example): one bucket
 	for _, c := range []struct {
 		name string
 		f    flexInt
@@ -304,19 +379,28 @@ func decodeBucket(raw json.RawMessage, g metrics.Granularity, template string, i
 		}
 		*c.dst = c.f.v
 	}
-	cl := bytes.TrimSpace(b.Cliented)
+	if msg := decodeButtons(&p, b.Cliented, scrub); msg != "" {
+		return fail(key, start, "%s", msg)
+	}
+	return p, key, spanKnown, nil
+}
+
+// decodeButtons adds a bucket's Cliented to p; it returns why the bucket is
+// rejected, or "".
+func decodeButtons(p *metrics.Period, cliented json.RawMessage, scrub func(string) string) string {
+	cl := bytes.TrimSpace(cliented)
 	if len(cl) == 0 || string(cl) == "null" {
-		return p, key, nil
+		return ""
 	}
 	var buttons []json.RawMessage
 	if err := json.Unmarshal(cl, &buttons); err != nil {
 		// A lone object instead of an array.
-		if len(cl) > 0 && cl[0] == '{' {
+		if cl[0] == '{' {
 			buttons = []json.RawMessage{cl}
 		} else if s := strings.Trim(string(cl), `"`); strings.EqualFold(s, "none") || s == "" {
-			return p, key, nil
+			return ""
 		} else {
-			return fail(key, start, "Cliented is not a list")
+			return "Cliented is not a list"
 		}
 	}
 	for j, rb := range buttons {
@@ -325,55 +409,77 @@ func decodeBucket(raw json.RawMessage, g metrics.Granularity, template string, i
 		}
 		var btn rawButton
 		if err := json.Unmarshal(rb, &btn); err != nil {
-			return fail(key, start, "Cliented[%d] is malformed", j)
+			return fmt.Sprintf("Cliented[%d] is malformed", j)
 		}
 		if btn.Count.bad != "" {
-			return fail(key, start, "Cliented[%d].Count %s", j, btn.Count.bad)
+			return fmt.Sprintf("Cliented[%d].Count %s", j, btn.Count.bad)
 		}
 		if btn.Count.v < 0 {
-			return fail(key, start, "Cliented[%d].Count is negative (%d)", j, btn.Count.v)
+			return fmt.Sprintf("Cliented[%d].Count is negative (%d)", j, btn.Count.v)
 		}
 		if p.Clicks > math.MaxInt64-btn.Count.v {
-			return fail(key, start, "clicks overflow")
+			return "clicks overflow"
 		}
 		p.Clicks += btn.Count.v
-		p.Buttons = append(p.Buttons, metrics.Button{Type: btn.Type.orNone(), Text: string(btn.ButtonContent), Count: btn.Count.v})
+		p.Buttons = append(p.Buttons, metrics.Button{Type: scrub(truncate(btn.Type.orNone(), 64)),
+			Text: scrub(truncate(string(btn.ButtonContent), maxButtonText)), Count: btn.Count.v})
 	}
-	return p, key, nil
+	return ""
 }
 
-// decodeTemplates reads a ListChatappTemplate page: its templates (all of
-// them, unfiltered) and the Total the API reports.
-func decodeTemplates(env *envelope) ([]Template, int64, error) {
-	var items []json.RawMessage
-	lt := bytes.TrimSpace(env.ListTemplate)
-	if len(lt) > 0 && string(lt) != "null" {
-		if err := json.Unmarshal(lt, &items); err != nil {
-			return nil, 0, &APIError{Code: CodeInvalidResponse, Message: "ListTemplate is not an array"}
-		}
+// templateSink collects a ListChatappTemplate page: its templates (all of
+// them, unfiltered).
+type templateSink struct {
+	max   int
+	scrub func(string) string
+	out   []Template
+}
+
+// maxPageItems caps the templates of one page (50 are asked for).
+const maxPageItems = 1000
+
+func (t *templateSink) item(field string, raw json.RawMessage) error {
+	if field != "ListTemplate" {
+		return nil
 	}
-	out := make([]Template, 0, len(items))
-	for _, raw := range items {
-		var it struct {
-			TemplateCode flexString `json:"TemplateCode"`
-			TemplateName flexString `json:"TemplateName"`
-			Language     flexString `json:"Language"`
-			Category     flexString `json:"Category"`
-			AuditStatus  flexString `json:"AuditStatus"`
-			TemplateType flexString `json:"TemplateType"`
-		}
-		if err := json.Unmarshal(raw, &it); err != nil {
-			continue
-		}
-		out = append(out, Template{Code: string(it.TemplateCode), Name: string(it.TemplateName),
-			Language: it.Language.orNone(), Category: string(it.Category), AuditStatus: string(it.AuditStatus),
-			Type: string(it.TemplateType)})
+	if len(t.out) >= t.max {
+		return &APIError{Code: CodeTooManyBuckets, Message: fmt.Sprintf("more than %d templates in one page", t.max)}
+	}
+	var it struct {
+		TemplateCode flexString `json:"TemplateCode"`
+		TemplateName flexString `json:"TemplateName"`
+		Language     flexString `json:"Language"`
+		Category     flexString `json:"Category"`
+		AuditStatus  flexString `json:"AuditStatus"`
+		TemplateType flexString `json:"TemplateType"`
+	}
+	if err := json.Unmarshal(raw, &it); err != nil {
+		return nil
+	}
+	sc := func(f flexString, n int) string { return t.scrub(truncate(string(f), n)) }
+	t.out = append(t.out, Template{Code: sc(it.TemplateCode, 128), Name: sc(it.TemplateName, 512),
+		Language: t.scrub(truncate(it.Language.orNone(), 64)), Category: sc(it.Category, 64),
+		AuditStatus: sc(it.AuditStatus, 64), Type: sc(it.TemplateType, 64)})
+	return nil
+}
+
+func newTemplateSink(scrub func(string) string) *templateSink {
+	if scrub == nil {
+		scrub = func(s string) string { return s }
+	}
+	return &templateSink{max: maxPageItems, scrub: scrub}
+}
+
+// page returns the templates read and the Total the API reports (-1: none).
+func (t *templateSink) page(env *envelope) ([]Template, int64, error) {
+	if env.listNotArray {
+		return nil, 0, &APIError{Code: CodeInvalidResponse, Message: "ListTemplate is not an array"}
 	}
 	total := int64(-1)
 	if env.Total.set && env.Total.bad == "" {
 		total = env.Total.v
 	}
-	return out, total, nil
+	return t.out, total, nil
 }
 
 // Monitored reports whether a template is one cams-alert watches: approved

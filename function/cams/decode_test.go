@@ -61,6 +61,7 @@ func TestDecode(t *testing.T) {
 		end     time.Duration // End - Start of the first period
 		errHas  []string      // substrings of the error; none = no error
 		apiCode string        // the error is an *APIError with this Code
+		dropped int           // buckets dropped for their span, in a *Warning
 	}
 	tests := []struct {
 		name string
@@ -78,12 +79,25 @@ func TestDecode(t *testing.T) {
 			body: wrap(`[{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0) + `,"End":` + itoa(t0) + `,"SentCount":5}]`),
 			g:    metrics.HalfHour,
 			want: want{series: 1, periods: []int{1}, sent: []int64{5}, clicks: []int64{0}, lang: "en", end: 30 * time.Minute}},
-		{name: "End longer than one bucket is clamped",
+		{name: "a 40-day bucket in a DAILY answer is dropped",
 			body: wrap(`[{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0) + `,"End":` + itoa(t0+40*day) + `}]`),
-			want: want{series: 1, periods: []int{1}, sent: []int64{0}, clicks: []int64{0}, lang: "en", end: 24 * time.Hour}},
-		{name: "shorter End kept",
-			body: wrap(`[{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0) + `,"End":` + itoa(t0+3600000) + `}]`),
-			want: want{series: 1, periods: []int{1}, sent: []int64{0}, clicks: []int64{0}, lang: "en", end: time.Hour}},
+			want: want{series: 0, dropped: 1, errHas: []string{"Response.SpanMismatch", "960h0m0s"}}},
+		{name: "half-hour buckets in a DAILY answer are dropped, daily ones kept",
+			body: wrap(`[{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0) + `,"End":` + itoa(t0+day) + `,"SentCount":900},
+				{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0+day) + `,"End":` + itoa(t0+day+1800000) + `,"SentCount":3},
+				{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0+day+1800000) + `,"End":` + itoa(t0+day+3600000) + `,"SentCount":4}]`),
+			want: want{series: 1, periods: []int{1}, sent: []int64{900}, clicks: []int64{0}, lang: "en", end: 24 * time.Hour,
+				dropped: 2, errHas: []string{"2 buckets dropped", "30m0s long, not DAILY"}}},
+		{name: "a DAILY bucket in a HALF_HOUR answer is dropped",
+			g: metrics.HalfHour,
+			body: wrap(`[{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0) + `,"End":` + itoa(t0+day) + `},
+				{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0) + `,"End":` + itoa(t0+1800000) + `,"SentCount":2}]`),
+			want: want{series: 1, periods: []int{1}, sent: []int64{2}, clicks: []int64{0}, lang: "en", end: 30 * time.Minute, dropped: 1}},
+		{name: "a day of 23 or 25 hours, or an End a millisecond short, is a DAILY bucket",
+			body: wrap(`[{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0) + `,"End":` + itoa(t0+day+3600000) + `,"SentCount":1},
+				{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0+day) + `,"End":` + itoa(t0+2*day-3600000) + `},
+				{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0+2*day) + `,"End":` + itoa(t0+3*day-1) + `}]`),
+			want: want{series: 1, periods: []int{3}, sent: []int64{1}, clicks: []int64{0}, lang: "en", end: 24 * time.Hour}},
 		{name: "integral floats accepted",
 			body: wrap(`[{"TemplateCode":"T1","Language":"en","Start":` + itoa(t0) + `.0,"SentCount":1.2e3,"DeliveredCount":"900.0"}]`),
 			want: want{series: 1, periods: []int{1}, sent: []int64{1200}, clicks: []int64{0}, lang: "en", end: 24 * time.Hour}},
@@ -151,8 +165,15 @@ func TestDecode(t *testing.T) {
 				if !errors.As(err, &ae) || ae.Code != w.apiCode {
 					t.Fatalf("err = %v, want APIError %s", err, w.apiCode)
 				}
-			} else if len(w.errHas) == 0 && err != nil {
+			} else if len(w.errHas) == 0 && w.dropped == 0 && err != nil {
 				t.Fatalf("unexpected error: %v", err)
+			}
+			var warn *Warning
+			if errors.As(err, &warn) != (w.dropped > 0) || (warn != nil && (warn.Count != w.dropped || warn.Code != CodeSpanMismatch)) {
+				t.Fatalf("warning %+v, want %d dropped", warn, w.dropped)
+			}
+			if w.dropped > 0 && !IsWarning(err) {
+				t.Fatalf("IsWarning(%v) = false: only buckets were dropped", err)
 			}
 			for _, sub := range w.errHas {
 				if err == nil || !strings.Contains(err.Error(), sub) {

@@ -43,7 +43,63 @@ const (
 	CodeDeadline        = "Context.DeadlineExceeded"
 	CodeNoRecording     = "Replay.NotFound"
 	CodeRedirect        = "Net.Redirect" // the endpoint redirected: not followed, permanent
+
+	CodeTooLarge       = "Response.TooLarge"       // body past the read limit: permanent
+	CodeTooManyBuckets = "Response.TooManyBuckets" // more buckets than the query can have: permanent
+
+	// Warnings (*Warning): the fetch went on.
+	CodeSpanMismatch     = "Response.SpanMismatch" // buckets of another granularity dropped
+	CodeNamesUnavailable = "Names.Unavailable"     // template names could not be looked up
 )
+
+// Warning is a problem that did not stop a fetch: what came with it is good
+// to use, and the problem belongs in the run's summary and health message.
+// Metrics returns one (as its error, with the series) when it dropped buckets
+// whose span is not of the requested granularity; LookupNames when the names
+// could not be listed.
+type Warning struct {
+	API      string
+	Template string // empty for ListChatappTemplate
+	Code     string // CodeSpanMismatch, CodeNamesUnavailable
+	Message  string
+	Count    int // buckets dropped (CodeSpanMismatch)
+
+	err error // the failure behind it, if any
+}
+
+func (w *Warning) Error() string {
+	var b strings.Builder
+	b.WriteString("cams ")
+	b.WriteString(w.API)
+	if w.Template != "" {
+		fmt.Fprintf(&b, " template %s", w.Template)
+	}
+	fmt.Fprintf(&b, ": %s: %s", w.Code, w.Message)
+	return b.String()
+}
+
+// Unwrap returns the failure behind the warning (the *APIError of a failed
+// name lookup), if any.
+func (w *Warning) Unwrap() error { return w.err }
+
+// IsWarning reports whether err is a *Warning alone, no failure beside it:
+// the caller may use what came with it.
+func IsWarning(err error) bool {
+	var w *Warning
+	if !errors.As(err, &w) {
+		return false
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if e != nil && !IsWarning(e) {
+				return false
+			}
+		}
+		return true
+	}
+	_, direct := err.(*Warning)
+	return direct
+}
 
 // APIError is every failure of a CAMS call: an API error code (also on an
 // HTTP 200 whose Code is not "OK"), a transport failure, an SDK failure or a
@@ -107,7 +163,8 @@ func (e *APIError) Retryable() bool {
 	}
 	switch e.Code {
 	case CodePermissionDenied, CodeUnsubscribed, CodeUnknownOwner,
-		CodeDNS, CodeTLS, CodeInvalidData, CodeCanceled, CodeDeadline, CodeNoRecording, CodeRedirect:
+		CodeDNS, CodeTLS, CodeInvalidData, CodeCanceled, CodeDeadline, CodeNoRecording, CodeRedirect,
+		CodeTooLarge, CodeTooManyBuckets:
 		return false
 	case CodeTimeout, CodeConnection, CodeNetwork,
 		"ServiceUnavailable", "InternalError", "System.Error", "UnknownError":
@@ -170,6 +227,26 @@ func (r *redactor) clean(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) > 500 {
 		s = s[:500] + "…"
+	}
+	return s
+}
+
+// apiError cleans the fields of an error that a server can fill: a server
+// that echoes the request (its SecurityToken) in any of them must not put
+// the token on stderr.
+func (r *redactor) apiError(ae *APIError) {
+	ae.Code = r.clean(ae.Code)
+	ae.Message = r.clean(ae.Message)
+	ae.RequestID = r.clean(ae.RequestID)
+}
+
+// scrub removes the credentials from a value of the API's data (a template
+// name, a button text): cheaper than clean, for every bucket.
+func (r *redactor) scrub(s string) string {
+	for _, v := range r.secrets {
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
 	}
 	return s
 }

@@ -53,25 +53,20 @@ func (r *Replay) Metrics(ctx context.Context, q Query) ([]*metrics.Series, error
 		return nil, &APIError{API: APIMetric, Template: q.Template, Code: "InvalidTemplateCode", HTTPStatus: 400,
 			Message: "not a template code"}
 	}
-	body, err := os.ReadFile(filepath.Join(r.Dir, q.Template+".json"))
-	if err != nil {
-		ae := &APIError{API: APIMetric, Template: q.Template, Code: CodeNoRecording, HTTPStatus: 404,
-			Message: "no recording " + q.Template + ".json in " + r.Dir}
-		if !errors.Is(err, fs.ErrNotExist) {
-			ae.Code, ae.Message = "Replay.ReadError", err.Error()
-		}
-		return nil, ae
-	}
 	g := q.Granularity
 	if g == "" {
 		g = metrics.Daily
 	}
-	env, ae := parseEnvelope(body, 0)
+	sink := newMetricSink(g, q.Template, q, nil)
+	env, ae := readRecording(filepath.Join(r.Dir, q.Template+".json"), sink)
 	if ae != nil {
 		ae.API, ae.Template = APIMetric, q.Template
+		if ae.Code == CodeNoRecording {
+			ae.Message = "no recording " + q.Template + ".json in " + r.Dir
+		}
 		return nil, ae
 	}
-	all, derr := decodeData(env.Data, g, q.Template)
+	all, derr := sink.result(env)
 	var out []*metrics.Series
 	for _, s := range all {
 		if q.Language != "" && s.Language != q.Language {
@@ -92,7 +87,34 @@ func (r *Replay) Metrics(ctx context.Context, q Query) ([]*metrics.Series, error
 		return out, &APIError{API: APIMetric, Template: q.Template, Code: CodeInvalidData, HTTPStatus: 200,
 			Message: truncate(strings.ReplaceAll(derr.Error(), "\n", "; "), 1000), RequestID: string(env.RequestID), err: derr}
 	}
+	if w := sink.warning(); w != nil {
+		return out, w
+	}
 	return out, nil
+}
+
+// readRecording reads a recorded response as the client reads one from the
+// network: streamed, within the same size limit. A missing file is
+// CodeNoRecording.
+func readRecording(path string, sink itemSink) (*envelope, *APIError) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &APIError{Code: CodeNoRecording, HTTPStatus: 404, Message: "no recording " + filepath.Base(path)}
+		}
+		return nil, &APIError{Code: "Replay.ReadError", Message: err.Error()}
+	}
+	defer f.Close()
+	env, err := readEnvelope(&capReader{r: f, limit: DefaultMaxBody}, sink)
+	if err != nil {
+		ae := asAPIErr(err)
+		ae.Message = filepath.Base(path) + ": " + ae.Message
+		return nil, ae
+	}
+	if ae := env.check(0); ae != nil {
+		return nil, ae
+	}
+	return env, nil
 }
 
 // ListTemplates returns the monitored templates of templates.json, or one
@@ -102,14 +124,10 @@ func (r *Replay) ListTemplates(ctx context.Context) ([]Template, error) {
 		return nil, &APIError{API: APITemplates, Code: CodeCanceled, Message: err.Error(), err: err}
 	}
 	r.calls.Add(1)
-	body, err := os.ReadFile(filepath.Join(r.Dir, TemplatesFile))
-	if err == nil {
-		env, ae := parseEnvelope(body, 0)
-		if ae != nil {
-			ae.API = APITemplates
-			return nil, ae
-		}
-		all, _, err := decodeTemplates(env)
+	sink := newTemplateSink(nil)
+	env, ae := readRecording(filepath.Join(r.Dir, TemplatesFile), sink)
+	if ae == nil {
+		all, _, err := sink.page(env)
 		if err != nil {
 			ae := err.(*APIError)
 			ae.API = APITemplates
@@ -123,8 +141,9 @@ func (r *Replay) ListTemplates(ctx context.Context) ([]Template, error) {
 		}
 		return out, nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, &APIError{API: APITemplates, Code: "Replay.ReadError", Message: err.Error()}
+	if ae.Code != CodeNoRecording {
+		ae.API = APITemplates
+		return nil, ae
 	}
 	entries, err := os.ReadDir(r.Dir)
 	if err != nil {
