@@ -246,9 +246,10 @@ type conn struct {
 // HTTP 200 with an error Code, and can panic on some error bodies. The SDK
 // gets the status and headers and an empty body.
 type callTransport struct {
-	base    http.RoundTripper
-	slots   chan struct{} // the client's body-read slots
-	maxBody int64
+	base        http.RoundTripper
+	slots       chan struct{} // the client's body-read slots
+	maxBody     int64
+	readTimeout time.Duration
 
 	// per call
 	ctx        context.Context
@@ -266,14 +267,16 @@ func (t *callTransport) reset(ctx context.Context, sink itemSink) {
 }
 
 func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// The read timeout, the caller's context and the SDK client's own
+	// timer all end the call, the body's reading included. Ours comes
+	// first (the SDK's is set a second later): its error says timeout.
+	ctx, cancel := context.WithTimeout(req.Context(), t.readTimeout)
+	defer cancel()
 	if t.ctx != nil {
-		// Both the caller's context and the SDK client's read timeout
-		// (in req's context) end the call, the body's reading included.
-		ctx, cancel := context.WithCancel(req.Context())
 		stop := context.AfterFunc(t.ctx, cancel)
-		defer func() { stop(); cancel() }()
-		req = req.WithContext(ctx)
+		defer stop()
 	}
+	req = req.WithContext(ctx)
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -310,7 +313,7 @@ func (t *callTransport) read(ctx context.Context, resp *http.Response) (*envelop
 }
 
 func (c *Client) newConn() (*conn, error) {
-	rt := &callTransport{base: c.transport, slots: c.bodySlots, maxBody: c.maxBody}
+	rt := &callTransport{base: c.transport, slots: c.bodySlots, maxBody: c.maxBody, readTimeout: c.opts.ReadTimeout}
 	cfg := sdk.NewConfig()
 	cfg.AutoRetry = false // the Client retries, with backoff and rate limiting
 	cfg.Scheme = c.scheme
@@ -327,7 +330,7 @@ func (c *Client) newConn() (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	client.SetReadTimeout(c.opts.ReadTimeout)
+	client.SetReadTimeout(c.opts.ReadTimeout + time.Second) // a backstop: callTransport times out first
 	client.SetConnectTimeout(c.opts.ConnectTimeout)
 	client.SetCloseTrace(true)
 	return &conn{sdk: client, rt: rt}, nil

@@ -116,7 +116,7 @@ func readEnvelope(r io.Reader, sink itemSink) (*envelope, error) {
 	if !ok {
 		cr = &capReader{r: r, limit: DefaultMaxBody}
 	}
-	dec := json.NewDecoder(cr)
+	dec := json.NewDecoder(&squeeze{r: cr})
 	env := &envelope{}
 	err := readObject(dec, env, sink)
 	if err == nil {
@@ -149,6 +149,46 @@ func readEnvelope(r io.Reader, sink itemSink) (*envelope, error) {
 }
 
 var errNotObject = errors.New("response is not a JSON object")
+
+// squeeze turns each run of blanks outside JSON strings into one. The
+// decoder keeps the blanks it skips in its buffer and scans them again at
+// every read: a body of 8 MiB of blanks would cost seconds of CPU.
+type squeeze struct {
+	r        io.Reader
+	inString bool
+	escaped  bool
+	blank    bool // the last byte passed on was a blank outside a string
+}
+
+func (s *squeeze) Read(p []byte) (int, error) {
+	for {
+		n, err := s.r.Read(p)
+		out := 0
+		for _, c := range p[:n] {
+			switch {
+			case s.inString:
+				s.inString = s.escaped || c != '"'
+				s.escaped = !s.escaped && c == '\\'
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+				if s.blank {
+					continue
+				}
+				s.blank = true
+				p[out] = c
+				out++
+				continue
+			case c == '"':
+				s.inString = true
+			}
+			s.blank = false
+			p[out] = c
+			out++
+		}
+		if out > 0 || err != nil || n == 0 {
+			return out, err
+		}
+	}
+}
 
 func readObject(dec *json.Decoder, env *envelope, sink itemSink) error {
 	tok, err := dec.Token()
@@ -246,9 +286,16 @@ func skipValue(dec *json.Decoder) error {
 	return nil
 }
 
+// maxSkipDepth bounds the nesting of a skipped value: the decoder keeps a
+// stack entry per level.
+const maxSkipDepth = 256
+
 // skipRest skips tokens until depth open delimiters are closed.
 func skipRest(dec *json.Decoder, depth int) error {
 	for depth > 0 {
+		if depth > maxSkipDepth {
+			return &APIError{Code: CodeInvalidResponse, Message: fmt.Sprintf("JSON nested deeper than %d levels", maxSkipDepth)}
+		}
 		tok, err := dec.Token()
 		if err != nil {
 			return err

@@ -78,9 +78,10 @@ type item struct {
 }
 
 type fault struct {
-	status int
-	body   []byte // full response body
-	times  int    // remaining; <0 forever
+	status  int
+	body    []byte  // full response body
+	handler Handler // answers instead, when set
+	times   int     // remaining; <0 forever
 }
 
 // Server is the fake API. Its methods are safe for concurrent use.
@@ -510,6 +511,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f := s.takeFault(template); f != nil {
+		if f.handler != nil {
+			f.handler(w, params)
+			return
+		}
 		s.reply(w, newRequestID(), f.status, f.body)
 		return
 	}
