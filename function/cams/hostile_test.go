@@ -15,8 +15,7 @@ import (
 )
 
 // goodBody is a real answer for template T: 5 days from day0.
-func goodBody(t *testing.T) []byte {
-	t.Helper()
+func goodBody() []byte {
 	var b strings.Builder
 	b.WriteString(`{"RequestId":"R-GOOD","Code":"OK","Message":"None","Data":[`)
 	for i := 0; i < 5; i++ {
@@ -55,19 +54,19 @@ func TestHostileResponses(t *testing.T) {
 			handler: func(*testing.T) camstest.Handler { return camstest.ManyBuckets(tmpl, 1_000_000, day0) }, times: -1,
 			code: CodeTooManyBuckets, msgHas: "more than 1000 buckets", requests: 1},
 		{name: "connection dropped mid-body (Content-Length): retried",
-			handler: func(t *testing.T) camstest.Handler { b := goodBody(t); return camstest.DropMidBody(b, len(b)/2, false) },
+			handler: func(t *testing.T) camstest.Handler { b := goodBody(); return camstest.DropMidBody(b, len(b)/2, false) },
 			times:   1, requests: 2},
 		{name: "connection dropped mid-body (close-delimited): retried",
-			handler: func(t *testing.T) camstest.Handler { b := goodBody(t); return camstest.DropMidBody(b, len(b)/2, true) },
+			handler: func(t *testing.T) camstest.Handler { b := goodBody(); return camstest.DropMidBody(b, len(b)/2, true) },
 			times:   1, requests: 2},
 		{name: "connection always dropped: retryable error after the retries",
-			handler: func(t *testing.T) camstest.Handler { b := goodBody(t); return camstest.DropMidBody(b, 100, false) },
+			handler: func(t *testing.T) camstest.Handler { b := goodBody(); return camstest.DropMidBody(b, 100, false) },
 			times:   -1, code: CodeConnection, msgHas: "reading the response body", requests: 3, retryable: true},
 		{name: "close-delimited cut always: retryable error after the retries",
-			handler: func(t *testing.T) camstest.Handler { b := goodBody(t); return camstest.DropMidBody(b, 100, true) },
+			handler: func(t *testing.T) camstest.Handler { b := goodBody(); return camstest.DropMidBody(b, 100, true) },
 			times:   -1, code: CodeConnection, msgHas: "connection dropped mid-body: response ends after 100 bytes", requests: 3, retryable: true},
 		{name: "body stalls: read timeout, retryable",
-			handler: func(t *testing.T) camstest.Handler { return stall(goodBody(t)) },
+			handler: func(t *testing.T) camstest.Handler { return stall(goodBody()) },
 			times:   -1, code: CodeTimeout, requests: 3, retryable: true},
 	}
 	for _, tc := range tests {
