@@ -23,6 +23,7 @@ type hostileCase struct {
 	times     int    // answers of the handler per template (<0: all)
 	code      string // the expected error code ("" = success after a retry)
 	token     bool   // the server requires (and echoes) an STS token
+	days      int    // the query's window (0: 10 days)
 }
 
 var hostileCases = []hostileCase{
@@ -31,6 +32,11 @@ var hostileCases = []hostileCase{
 	{name: "body=1GB-chunked", templates: 1, times: -1, code: CodeTooLarge,
 		handler: func(testing.TB) camstest.Handler { return camstest.HugeBody(1<<30, false) }},
 	{name: "buckets=1M", templates: 1, times: -1, code: CodeTooManyBuckets,
+		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T0", 1_000_000, day0) }},
+	// A window of four years allows the most buckets (46,848): the
+	// decoder's worst case. The body limit stops it first, after about
+	// 40,000 buckets (8 MiB).
+	{name: "buckets=1M-4y-window", templates: 1, times: -1, code: CodeTooLarge, days: 4 * 365,
 		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T0", 1_000_000, day0) }},
 	{name: "dropped-mid-body", templates: 1, times: 1,
 		handler: func(testing.TB) camstest.Handler {
@@ -105,7 +111,11 @@ func runHostile(tb testing.TB, tc hostileCase) hostileResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, res.errs[i] = c.Metrics(context.Background(), query(code))
+			q := query(code)
+			if tc.days > 0 {
+				q.Start = q.End.AddDate(0, 0, -tc.days)
+			}
+			_, res.errs[i] = c.Metrics(context.Background(), q)
 		}()
 	}
 	wg.Wait()
