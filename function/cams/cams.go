@@ -241,10 +241,10 @@ type conn struct {
 }
 
 // callTransport gives the SDK's requests the caller's context and reads the
-// response itself, as a stream, into the call's sink: the SDK would read the
-// whole body (twice over: bytes and a string) and reports no error for an
-// HTTP 200 with an error Code, and can panic on some error bodies. The SDK
-// gets the status and headers and an empty body.
+// response itself, as a stream, into the call's sink. Left to the SDK, a
+// body would be held whole, twice over (bytes and a string), an HTTP 200
+// with an error Code would pass as a success, and some error bodies would
+// panic it. The SDK gets the status, the headers and an empty body.
 type callTransport struct {
 	base        http.RoundTripper
 	slots       chan struct{} // the client's body-read slots

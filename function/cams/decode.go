@@ -443,7 +443,7 @@ func (t *templateSink) item(field string, raw json.RawMessage) error {
 		return nil
 	}
 	if len(t.out) >= t.max {
-		return &APIError{Code: CodeTooManyBuckets, Message: fmt.Sprintf("more than %d templates in one page", t.max)}
+		return &APIError{Code: CodeTooLarge, Message: fmt.Sprintf("more than %d templates in one page", t.max)}
 	}
 	var it struct {
 		TemplateCode flexString `json:"TemplateCode"`
