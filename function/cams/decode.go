@@ -274,7 +274,9 @@ func (m *metricSink) item(field string, raw json.RawMessage) error {
 // spanFits reports whether a bucket spans one period of the granularity,
 // give or take a 24th of it (an End one millisecond short, a day of a
 // daylight-saving change). A shorter bucket fits only where the query's
-// window cut it: at its start or its end.
+// window explains it: cut by the window's start, or starting within the
+// window's last period (the period still in progress, which no rule judges:
+// the evaluated period ends a period before the window does at the latest).
 func (m *metricSink) spanFits(p metrics.Period) bool {
 	step, span := m.g.Step(), p.End.Sub(p.Start)
 	tol := step / 24
@@ -284,8 +286,7 @@ func (m *metricSink) spanFits(p metrics.Period) bool {
 	case span >= step-tol:
 		return true
 	}
-	clipped := (!m.from.IsZero() && !p.Start.After(m.from)) || (!m.to.IsZero() && !p.End.Before(m.to))
-	return clipped
+	return (!m.from.IsZero() && !p.Start.After(m.from)) || (!m.to.IsZero() && p.Start.After(m.to.Add(-step)))
 }
 
 // result returns the series, sorted, and the rejected buckets' errors.

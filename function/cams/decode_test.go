@@ -265,3 +265,21 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestMaxBuckets(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		q    Query
+		want int
+	}{
+		{"no window", Query{}, DefaultMaxBuckets},
+		{"10 days: the floor", Query{Start: day0, End: day0.AddDate(0, 0, 10)}, 1000},
+		{"60 days", Query{Start: day0, End: day0.AddDate(0, 0, 60)}, 63 * 32},
+		{"half hours over 7 days", Query{Granularity: metrics.HalfHour, Start: day0, End: day0.AddDate(0, 0, 7)}, (7*48 + 3) * 32},
+		{"half hours over 60 days: the ceiling", Query{Granularity: metrics.HalfHour, Start: day0, End: day0.AddDate(0, 0, 60)}, DefaultMaxBuckets},
+	} {
+		if got := MaxBuckets(tc.q); got != tc.want {
+			t.Errorf("%s: MaxBuckets = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -169,11 +169,26 @@ func TestSpanMismatchThroughClient(t *testing.T) {
 		t.Fatalf("grid %+v, want %+v (the daily buckets' own)", grid, want)
 	}
 
-	// The last day, cut by the query's End at noon: kept, no warning.
-	srv.SetMetrics("T", camstest.Bucket{Language: "en", Start: day0, End: day0.Add(12 * time.Hour), Sent: 7})
-	q := Query{Template: "T", Granularity: metrics.Daily, Start: day0.AddDate(0, 0, -3), End: day0.Add(12 * time.Hour)}
-	series, err = c.Metrics(context.Background(), q)
-	if err != nil || len(series) != 1 || series[0].Periods[0].Sent != 7 {
-		t.Fatalf("clipped bucket: %v, %v", series, err)
+	// Short buckets the window explains are kept, without a warning: the
+	// first, cut by the window's start, and the day in progress, up to
+	// the last update (09:45) before the query's End (noon). A short one
+	// in between is not.
+	from, to := day0.AddDate(0, 0, -3).Add(12*time.Hour), day0.Add(12*time.Hour)
+	for _, tc := range []struct {
+		start, end time.Time
+		dropped    int
+	}{
+		{from, day0.AddDate(0, 0, -2), 0},
+		{day0, day0.Add(9*time.Hour + 45*time.Minute), 0},
+		{day0.AddDate(0, 0, -2), day0.AddDate(0, 0, -2).Add(9 * time.Hour), 1},
+	} {
+		srv.SetMetrics("T", camstest.Bucket{Language: "en", Start: tc.start, End: tc.end, Sent: 7})
+		series, err = c.Metrics(context.Background(), Query{Template: "T", Granularity: metrics.Daily, Start: from, End: to})
+		if tc.dropped == 0 && (err != nil || len(series) != 1 || series[0].Periods[0].Sent != 7) {
+			t.Fatalf("bucket %v–%v: %v, %v; want it kept", tc.start, tc.end, series, err)
+		}
+		if tc.dropped > 0 && (!errors.As(err, &w) || w.Count != tc.dropped || len(series) != 0) {
+			t.Fatalf("bucket %v–%v: %v, %v; want it dropped", tc.start, tc.end, series, err)
+		}
 	}
 }
