@@ -217,6 +217,30 @@ func TestCAMSFaults(t *testing.T) {
 			minRetries: 12, sent: 2,
 			health: []string{"1100SHOP0001", "InternalError", "1100FLASH0002", "Net.Connection", "1100DLV0006", "Net.Timeout"}},
 	}, {
+		// A 1 GB body (chunked, so only reading shows its size): reading
+		// stops at the 8 MiB limit, the template is reported with
+		// Response.TooLarge, asked once; the others are delivered.
+		name: "1 GB body on one template",
+		setup: func(_ *testing.T, r *rig) {
+			r.cams.Handle("1100SHOP0001", -1, camstest.HugeBody(1<<30, false))
+		},
+		want: expect{code: exitFailed, firing: without("1100SHOP0001"), errors: []string{"1100SHOP0001 Response.TooLarge"},
+			sent: 6, health: []string{"1100SHOP0001", "Response.TooLarge"}},
+		after: func(t *testing.T, r *rig, _ *monitor.Summary) {
+			if n := r.cams.Count(camstest.ActionMetric, "1100SHOP0001"); n != 1 {
+				t.Errorf("the template was asked %d times, want 1", n)
+			}
+		},
+	}, {
+		// The connection drops in the middle of a body that has no length:
+		// the JSON ends early, which is a dropped connection, retried.
+		name: "connection dropped mid-body once",
+		setup: func(_ *testing.T, r *rig) {
+			body := []byte(`{"RequestId":"R-CUT","Code":"OK","Data":[{"Start":1790784000000,"SentCount":5}]}`)
+			r.cams.Handle("1100SHOP0001", 1, camstest.DropMidBody(body, 50, true))
+		},
+		want: expect{code: exitOK, minRetries: 1, sent: 8},
+	}, {
 		// Permission denied on one template: permanent, asked once, not
 		// retried; the health message names the template and the code.
 		name: "permission denied on one template",
@@ -686,6 +710,14 @@ func TestSecretsNeverShown(t *testing.T) {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("stderr lacks the redacted URL %q:\n%s", w, stderr)
 		}
+	}
+	// A server that echoes the request's key id, STS token and signature
+	// in every field of its error (RequestId, Code, Message, HostId...).
+	r.cams.Clear("1100NEWS0007")
+	r.cams.Handle("1100NEWS0007", -1, camstest.Echo(400))
+	code, sum, stderr = r.run(t, "--at", sampleAt)
+	if code != exitFailed || !strings.Contains(stderr, "[redacted]") {
+		t.Errorf("echoing server: exit %d, errors %+v\n%s", code, sum.Errors, stderr)
 	}
 	// A wrong secret key: the API answers SignatureDoesNotMatch with its
 	// string to sign (which holds the key id and the STS token).
