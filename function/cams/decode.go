@@ -189,6 +189,7 @@ type metricSink struct {
 	scrub    func(string) string
 
 	n        int
+	buttons  int // button counts kept
 	bySeries map[metrics.Key]*metrics.Series
 	errs     []error
 	rejected int // rejected buckets, named or not
@@ -267,9 +268,18 @@ func (m *metricSink) item(field string, raw json.RawMessage) error {
 		s = &metrics.Series{Key: key, Granularity: m.g}
 		m.bySeries[key] = s
 	}
+	if m.buttons += len(p.Buttons); m.buttons > maxButtonsPerBucket*m.max {
+		return &APIError{Code: CodeTooManyBuckets, Message: fmt.Sprintf("more than %d button counts in one answer",
+			maxButtonsPerBucket*m.max)}
+	}
 	s.Periods = append(s.Periods, p)
 	return nil
 }
+
+// maxButtonsPerBucket is the button counts an answer may hold per bucket it
+// may hold, on average: a template has at most 10 buttons, and most
+// buckets have clicks on a few.
+const maxButtonsPerBucket = 2
 
 // spanFits reports whether a bucket spans one period of the granularity,
 // give or take a 24th of it (an End one millisecond short, a day of a
@@ -330,8 +340,12 @@ func plural(n int, word string) string {
 }
 
 // maxButtonText caps a button text kept from the API (WhatsApp's own limit
-// is 25 characters).
-const maxButtonText = 200
+// is 25 characters); maxButtons the buttons of a bucket (WhatsApp allows 10):
+// a bucket with more is garbage, and would cost memory.
+const (
+	maxButtonText = 200
+	maxButtons    = 32
+)
 
 func decodeBucket(raw json.RawMessage, g metrics.Granularity, template string, i int,
 	scrub func(string) string) (p metrics.Period, key metrics.Key, spanKnown bool, err error) {
@@ -404,6 +418,10 @@ func decodeButtons(p *metrics.Period, cliented json.RawMessage, scrub func(strin
 			return "Cliented is not a list"
 		}
 	}
+	if len(buttons) > maxButtons {
+		return fmt.Sprintf("Cliented has %d buttons (a template has at most 10)", len(buttons))
+	}
+	p.Buttons = make([]metrics.Button, 0, len(buttons))
 	for j, rb := range buttons {
 		if t := bytes.TrimSpace(rb); string(t) == "null" {
 			continue

@@ -1,8 +1,11 @@
 package cams
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
@@ -32,12 +35,22 @@ var hostileCases = []hostileCase{
 	{name: "body=1GB-chunked", templates: 1, times: -1, code: CodeTooLarge,
 		handler: func(testing.TB) camstest.Handler { return camstest.HugeBody(1<<30, false) }},
 	{name: "buckets=1M", templates: 1, times: -1, code: CodeTooManyBuckets,
-		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T0", 1_000_000, day0) }},
+		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T0", 1_000_000, 1, day0) }},
 	// A window of four years allows the most buckets (46,848): the
 	// decoder's worst case. The body limit stops it first, after about
 	// 40,000 buckets (8 MiB).
 	{name: "buckets=1M-4y-window", templates: 1, times: -1, code: CodeTooLarge, days: 4 * 365,
-		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T0", 1_000_000, day0) }},
+		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T0", 1_000_000, 1, day0) }},
+	// Buckets with 32 buttons each (WhatsApp allows 10; more rejects the
+	// bucket), in the widest window: the cap on button counts stops them.
+	{name: "buttons=32-per-bucket", templates: 1, times: -1, code: CodeTooManyBuckets, days: 4 * 365,
+		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T0", 1_000_000, 32, day0) }},
+	{name: "buttons=32-minimal", templates: 1, times: -1, code: CodeTooManyBuckets, days: 4 * 365,
+		handler: func(testing.TB) camstest.Handler { return minimalButtons }},
+	{name: "buttons=32-minimal-x40", templates: 40, times: -1, code: CodeTooManyBuckets,
+		handler: func(testing.TB) camstest.Handler { return minimalButtons }},
+	{name: "buttons=1k-per-bucket", templates: 1, times: -1, code: CodeInvalidData,
+		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T0", 10, 1000, day0) }},
 	{name: "dropped-mid-body", templates: 1, times: 1,
 		handler: func(testing.TB) camstest.Handler {
 			b := goodBody()
@@ -50,7 +63,23 @@ var hostileCases = []hostileCase{
 	{name: "body=1GB-chunked-x40", templates: 40, times: -1, code: CodeTooLarge,
 		handler: func(testing.TB) camstest.Handler { return camstest.HugeBody(1<<30, false) }},
 	{name: "buckets=1M-x40", templates: 40, times: -1, code: CodeTooManyBuckets,
-		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T", 1_000_000, day0) }},
+		handler: func(testing.TB) camstest.Handler { return camstest.ManyBuckets("T", 1_000_000, 1, day0) }},
+}
+
+// minimalButtons answers buckets of 32 buttons written as tightly as JSON
+// allows: the most button counts a body can hold. The cap on button counts
+// (two per bucket the window allows) stops it first.
+func minimalButtons(w http.ResponseWriter, _ url.Values) {
+	w.WriteHeader(200)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	bw.WriteString(`{"Code":"OK","Data":[`)
+	cl := strings.TrimSuffix(strings.Repeat(`{"Count":1},`, 32), ",")
+	for i := 0; i < 1_000_000; i++ {
+		if _, err := fmt.Fprintf(bw, `{"Start":%d,"Cliented":[%s]},`, day0.UnixMilli()+int64(i)*86_400_000, cl); err != nil {
+			return
+		}
+	}
 }
 
 type hostileResult struct {

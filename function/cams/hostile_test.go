@@ -51,7 +51,7 @@ func TestHostileResponses(t *testing.T) {
 			handler: func(*testing.T) camstest.Handler { return camstest.HugeBody(1<<30, false) }, times: -1,
 			code: CodeTooLarge, msgHas: "exceeds the 8 MiB limit (reading stopped there)", requests: 1},
 		{name: "a million buckets: decoding stops at the cap",
-			handler: func(*testing.T) camstest.Handler { return camstest.ManyBuckets(tmpl, 1_000_000, day0) }, times: -1,
+			handler: func(*testing.T) camstest.Handler { return camstest.ManyBuckets(tmpl, 1_000_000, 1, day0) }, times: -1,
 			code: CodeTooManyBuckets, msgHas: "more than 1000 buckets", requests: 1},
 		{name: "connection dropped mid-body (Content-Length): retried",
 			handler: func(t *testing.T) camstest.Handler { b := goodBody(); return camstest.DropMidBody(b, len(b)/2, false) },

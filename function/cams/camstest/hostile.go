@@ -52,8 +52,9 @@ func HugeBody(size int64, declare bool) Handler {
 }
 
 // ManyBuckets answers HTTP 200 with n daily buckets of template, one a day
-// from start, written as they are generated.
-func ManyBuckets(template string, n int, start time.Time) Handler {
+// from start, each with buttons button counts, written as they are
+// generated.
+func ManyBuckets(template string, n, buttons int, start time.Time) Handler {
 	return func(w http.ResponseWriter, _ url.Values) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(200)
@@ -62,13 +63,14 @@ func ManyBuckets(template string, n int, start time.Time) Handler {
 		fmt.Fprint(bw, `{"RequestId":"R-MANY","Code":"OK","Data":[`)
 		day := int64(24 * time.Hour / time.Millisecond)
 		t0 := start.UnixMilli()
+		cliented := strings.TrimSuffix(strings.Repeat(`{"Type":"url_button","ButtonContent":"Shop now","Count":3},`, buttons), ",")
 		for i := 0; i < n; i++ {
 			if i > 0 {
 				bw.WriteByte(',')
 			}
 			s := t0 + int64(i)*day
-			if _, err := fmt.Fprintf(bw, `{"TemplateCode":%q,"Language":"en","Start":%d,"End":%d,"SentCount":100,"DeliveredCount":90,"ReadCount":50,"Cliented":[{"Type":"url_button","ButtonContent":"Shop now","Count":3}]}`,
-				template, s, s+day); err != nil {
+			if _, err := fmt.Fprintf(bw, `{"TemplateCode":%q,"Language":"en","Start":%d,"End":%d,"SentCount":100,"DeliveredCount":90,"ReadCount":50,"Cliented":[%s]}`,
+				template, s, s+day, cliented); err != nil {
 				return
 			}
 		}
