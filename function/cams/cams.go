@@ -679,30 +679,25 @@ func (c *Client) EnableROI(ctx context.Context) (string, error) {
 // (50 a page) until the API's Total is reached, at most 5 calls per second.
 func (c *Client) ListTemplates(ctx context.Context) ([]Template, error) {
 	var out []Template
-	seen := 0
+	seen, first := 0, ""
 	for index := 1; index <= maxPages; index++ {
-		p := map[string]string{
-			"Page":         fmt.Sprintf(`{"Index":%d,"Size":%d}`, index, pageSize),
-			"AuditStatus":  "pass",
-			"Category":     Marketing,
-			"TemplateType": WhatsApp,
-		}
-		c.scope(p)
-		var sink *templateSink
-		env, err := c.call(ctx, c.templateLimit, APITemplates, "", p, func() itemSink {
-			sink = newTemplateSink(c.redact.scrub)
-			return sink
-		})
+		page, total, err := c.listPage(ctx, index)
 		if err != nil {
 			return nil, err
 		}
-		page, total, err := sink.page(env)
-		if err != nil {
-			ae := err.(*APIError)
-			ae.API, ae.RequestID, ae.HTTPStatus = APITemplates, c.redact.clean(string(env.RequestID)), 200
-			return nil, ae
-		}
 		seen += len(page)
+		switch {
+		case seen > MaxTemplates:
+			return nil, &APIError{API: APITemplates, Code: CodeTooLarge, HTTPStatus: 200,
+				Message: fmt.Sprintf("more than %d templates listed", MaxTemplates)}
+		case len(page) > 0 && index > 1 && page[0].Code == first:
+			// An endpoint that ignores Index would be paged to the end
+			// of the limits, the same templates again and again.
+			return nil, &APIError{API: APITemplates, Code: CodeInvalidResponse, HTTPStatus: 200,
+				Message: fmt.Sprintf("page %d repeats page %d (Page.Index ignored?)", index, index-1)}
+		case len(page) > 0:
+			first = page[0].Code
+		}
 		for _, t := range page {
 			if t.Monitored() {
 				out = append(out, t)
@@ -713,4 +708,35 @@ func (c *Client) ListTemplates(ctx context.Context) ([]Template, error) {
 		}
 	}
 	return out, nil
+}
+
+// MaxTemplates is the most templates ListTemplates reads (the monitor is
+// measured at 10,000).
+const MaxTemplates = 20000
+
+// listPage reads page index of ListChatappTemplate: its templates and the
+// Total the API reports (-1: none).
+func (c *Client) listPage(ctx context.Context, index int) ([]Template, int64, error) {
+	p := map[string]string{
+		"Page":         fmt.Sprintf(`{"Index":%d,"Size":%d}`, index, pageSize),
+		"AuditStatus":  "pass",
+		"Category":     Marketing,
+		"TemplateType": WhatsApp,
+	}
+	c.scope(p)
+	var sink *templateSink
+	env, err := c.call(ctx, c.templateLimit, APITemplates, "", p, func() itemSink {
+		sink = newTemplateSink(c.redact.scrub)
+		return sink
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	page, total, err := sink.page(env)
+	if err != nil {
+		ae := err.(*APIError)
+		ae.API, ae.RequestID, ae.HTTPStatus = APITemplates, c.redact.clean(string(env.RequestID)), 200
+		return nil, 0, ae
+	}
+	return page, total, nil
 }

@@ -192,3 +192,49 @@ func TestSpanMismatchThroughClient(t *testing.T) {
 		}
 	}
 }
+
+// TestListTemplatesHostile: an endpoint that ignores Page.Index, or lists
+// templates without end, is stopped with a clear error, not paged through
+// for minutes while memory grows.
+func TestListTemplatesHostile(t *testing.T) {
+	page := func(n int) camstest.Handler {
+		return func(w http.ResponseWriter, p url.Values) {
+			var b strings.Builder
+			fmt.Fprintf(&b, `{"Code":"OK","Total":1000000000,"ListTemplate":[`)
+			for i := 0; i < n; i++ {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				idx := p.Get("Page") // unique codes per page, or the same page each time
+				if n == 50 {
+					idx = "same"
+				}
+				fmt.Fprintf(&b, `{"TemplateCode":%q,"TemplateName":"n","Category":"MARKETING","AuditStatus":"pass"}`, fmt.Sprint(idx, i))
+			}
+			b.WriteString(`]}`)
+			w.Write([]byte(b.String()))
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		handler  camstest.Handler
+		code     string
+		msg      string
+		requests int64
+	}{
+		{"Index ignored", page(50), CodeInvalidResponse, "page 2 repeats page 1", 2},
+		{"endless list", page(1000), CodeTooLarge, "more than 20000 templates listed", 21},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := camstest.New(t)
+			srv.Handle(camstest.ListKey, -1, tc.handler)
+			c, _ := newTestClient(t, srv)
+			c.templateLimit = NewLimiter(1000)
+			_, err := c.ListTemplates(context.Background())
+			ae := asAPIError(t, err)
+			if ae.Code != tc.code || !strings.Contains(ae.Message, tc.msg) || srv.Requests() != tc.requests {
+				t.Fatalf("%v after %d requests; want %s %q after %d", ae, srv.Requests(), tc.code, tc.msg, tc.requests)
+			}
+		})
+	}
+}
