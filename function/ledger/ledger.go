@@ -220,14 +220,10 @@ func (o Options) Open(dir string, now time.Time) (*Ledger, error) {
 	l := newLedger(dir, now)
 	l.opts = o
 	removeOldTemps(dir, now)
-	data, err := os.ReadFile(l.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return l, nil
-	}
+	entries, perr, err := read(l.path)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: read: %w", err)
+		return nil, err
 	}
-	entries, perr := parse(data)
 	if perr != nil {
 		kept, err := o.moveAside(l.path, now)
 		if err != nil {
@@ -245,19 +241,29 @@ func (o Options) Open(dir string, now time.Time) (*Ledger, error) {
 func OpenReadOnly(dir string) (*Ledger, error) {
 	l := newLedger(dir, time.Now())
 	l.readOnly = true
-	data, err := os.ReadFile(l.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return l, nil
-	}
+	entries, perr, err := read(l.path)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: read: %w", err)
+		return nil, err
 	}
-	entries, perr := parse(data)
 	if perr != nil {
 		return l, &CorruptError{Path: l.path, Err: perr}
 	}
 	l.load(entries)
 	return l, nil
+}
+
+// read returns the ledger file's entries (none when it does not exist yet),
+// or perr when its content is corrupt, or err when it cannot be read at all.
+func read(path string) (entries []Entry, perr, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: read: %w", err)
+	}
+	entries, perr = parse(data)
+	return entries, perr, nil
 }
 
 // NewMemory is an empty ledger that lives in memory only: Save keeps
