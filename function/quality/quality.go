@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/alert"
@@ -30,14 +31,46 @@ type Config struct {
 	// the evaluated days and lasts IncidentMinDays..IncidentMaxDays.
 	IncidentShare                    float64
 	IncidentMinDays, IncidentMaxDays int
+	// Profile names the traffic model (see Profiles).
+	Profile string
 	// Drift is the day-to-day drift of every series' rates (sim.Spec.Drift).
 	Drift float64
-	Start time.Time
+	// ReadJitter, ClickJitter and WeekendRead model overdispersed campaign
+	// traffic with weekly seasonality (sim.Spec, fields of the same names).
+	ReadJitter, ClickJitter, WeekendRead float64
+	Start                                time.Time
 }
 
-// DefaultConfig is what `make quality` runs for each seed.
+// Profiles are the traffic models `make quality` holds the rules to:
+//
+//   - binomial: every series has fixed rates with 3% lognormal drift a day;
+//     the counts are binomial around them.
+//   - real: campaign traffic as measured on real templates: on top of the
+//     drift, each sending day multiplies the read probability by a factor
+//     drawn uniformly from [0.85, 1.15] and the click probabilities by one
+//     from [0.75, 1.25] (each send reaches another audience segment), and
+//     read rates are 15% lower on Saturdays and Sundays. Incidents and
+//     their labels are the same as in binomial.
+var Profiles = []string{"binomial", "real"}
+
+// ProfileConfig returns the configuration of a named profile.
+func ProfileConfig(name string) (Config, error) {
+	cfg := DefaultConfig()
+	switch name {
+	case "binomial":
+	case "real":
+		cfg.Profile = name
+		cfg.ReadJitter, cfg.ClickJitter, cfg.WeekendRead = 0.15, 0.25, 0.15
+	default:
+		return cfg, fmt.Errorf("unknown profile %q (want %s)", name, strings.Join(Profiles, " or "))
+	}
+	return cfg, nil
+}
+
+// DefaultConfig is the binomial profile, what `make quality` runs first.
 func DefaultConfig() Config {
 	return Config{
+		Profile:         "binomial",
 		RulesPath:       "rules",
 		Templates:       2000,
 		Days:            60,
@@ -164,6 +197,9 @@ type Report struct {
 	Incidents           []*Incident
 	Alerts              []Alert // every new firing alert in the evaluated days
 	Evaluations         int64
+	// RuleNames lists every rule of the set, in its order: the report
+	// counts false alerts of each, the user's own rules too.
+	RuleNames []string
 }
 
 // Detectable returns the detectable incidents.
@@ -225,6 +261,9 @@ func Run(cfg Config, seed uint64) (*Report, error) {
 	}
 	ds := sim.Generate(seed, simOptions(cfg))
 	rep := &Report{Seed: seed, Config: cfg, Series: len(ds.Series), TemplateDaysPattern: map[sim.Pattern]int{}}
+	for _, r := range set.Rules {
+		rep.RuleNames = append(rep.RuleNames, r.Name)
+	}
 	evalFrom := cfg.Days - cfg.EvalDays
 	lookback := set.Lookback(metrics.Daily)
 	for i, s := range ds.Series {
@@ -294,7 +333,7 @@ func simOptions(cfg Config) sim.Options {
 		Templates: cfg.Templates, Days: cfg.Days, Start: cfg.Start,
 		IncidentShare: cfg.IncidentShare, IncidentWindow: cfg.EvalDays,
 		IncidentMinDays: cfg.IncidentMinDays, IncidentMaxDays: cfg.IncidentMaxDays,
-		Drift: cfg.Drift,
+		Drift: cfg.Drift, ReadJitter: cfg.ReadJitter, ClickJitter: cfg.ClickJitter, WeekendRead: cfg.WeekendRead,
 	}
 }
 

@@ -3,11 +3,11 @@ package quality
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/metrics"
 	"github.com/cams-alert/cams-alert/function/sim"
 )
@@ -31,8 +31,13 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 		return false
 	}
 	c := reps[0].Config
-	fmt.Fprintf(w, "alert quality: %s over %d templates × %d days (last %d evaluated), %.0f%% with an incident, %.0f%% daily rate drift\n\n",
-		c.RulesPath, c.Templates, c.Days, c.EvalDays, 100*c.IncidentShare, 100*c.Drift)
+	fmt.Fprintf(w, "alert quality, profile %s: %s over %d templates × %d days (last %d evaluated), %.0f%% with an incident, %.0f%% daily rate drift",
+		c.Profile, c.RulesPath, c.Templates, c.Days, c.EvalDays, 100*c.IncidentShare, 100*c.Drift)
+	if c.ReadJitter > 0 || c.ClickJitter > 0 || c.WeekendRead > 0 {
+		fmt.Fprintf(w, ", read rate ±%.0f%% and click rate ±%.0f%% from day to day, read rate %.0f%% lower at weekends",
+			100*c.ReadJitter, 100*c.ClickJitter, 100*c.WeekendRead)
+	}
+	fmt.Fprint(w, "\n\n")
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "seed\ttemplate-days\tincidents\tdetectable\tdetected\trecall\tfalse alerts\tfalse/1000\tincident alerts\t")
@@ -158,49 +163,19 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 	}
 	tw.Flush()
 
-	fmt.Fprintf(w, "\nfalse alerts by rule and sending pattern (per 1,000 template-days of that pattern)\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	patterns := []sim.Pattern{sim.Daily, sim.Weekdays, sim.Burst}
-	fmt.Fprint(tw, "rule\t")
-	for _, p := range patterns {
-		fmt.Fprintf(tw, "%s\t", p)
-	}
-	fmt.Fprintln(tw, "all\tper 1000\t")
-	for _, k := range Kinds {
-		rule := RuleFor[k]
-		fmt.Fprintf(tw, "%s\t", rule)
-		n := 0
-		for _, p := range patterns {
-			c := 0
-			for _, a := range all.False() {
-				if a.Rule == rule && a.Pattern == p {
-					c++
-				}
-			}
-			n += c
-			fmt.Fprintf(tw, "%d (%.2f)\t", c, per1000(c, all.TemplateDaysPattern[p]))
-		}
-		fmt.Fprintf(tw, "%d\t%.2f\t\n", n, per1000(n, all.TemplateDays))
-	}
-	tw.Flush()
+	printFalseByRule(w, &all, reps[0].RuleNames)
 
 	if worst > 0 {
 		fs := all.False()
-		sort.SliceStable(fs, func(i, j int) bool {
-			a, b := fs[i], fs[j]
-			if ra, rb := alert.SeverityRank(a.Severity), alert.SeverityRank(b.Severity); ra != rb {
-				return ra < rb
-			}
-			return a.VolumeOn > b.VolumeOn
-		})
-		fmt.Fprintf(w, "\nworst false alerts (%d of %d; critical first, then by volume)\n", min(worst, len(fs)), len(fs))
+		sort.SliceStable(fs, func(i, j int) bool { return fs[i].VolumeOn > fs[j].VolumeOn })
+		fmt.Fprintf(w, "\nworst false alerts (%d of %d; by volume)\n", min(worst, len(fs)), len(fs))
 		for _, a := range fs[:min(worst, len(fs))] {
 			btn := ""
 			if a.Button != "" {
 				btn = " [" + a.Button + "]"
 			}
-			fmt.Fprintf(w, "  seed %d %-19s %s %s (%s)%s, %s sender of ~%d: %s\n", a.Seed, a.Rule, a.Date.Format("Mon 02 Jan"), a.Template, a.Language,
-				btn, a.Pattern, a.Volume, a.Summary)
+			fmt.Fprintf(w, "  seed %d %-19s %s %s (%s)%s, %s sender of ~%d, %s %d: %s\n", a.Seed, a.Rule, a.Date.Format("Mon 02 Jan"), a.Template, a.Language,
+				btn, a.Pattern, a.Volume, a.Severity, a.VolumeOn, a.Summary)
 		}
 		var miss []*Incident
 		for _, in := range det {
@@ -227,6 +202,41 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 	fmt.Fprintf(w, "\ntargets on every seed: recall ≥ %.0f%%, ≤ %.2f false alerts per 1,000 template-days: %s\n",
 		100*t.MinRecall, t.MaxFalsePer1000, verdict)
 	return pass
+}
+
+// printFalseByRule counts the false alerts of every rule of the set (in the
+// set's order, then any other rule that fired) by sending pattern.
+func printFalseByRule(w io.Writer, all *Report, names []string) {
+	fmt.Fprintf(w, "\nfalse alerts by rule and sending pattern (per 1,000 template-days of that pattern)\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	patterns := []sim.Pattern{sim.Daily, sim.Weekdays, sim.Burst}
+	fmt.Fprint(tw, "rule\t")
+	for _, p := range patterns {
+		fmt.Fprintf(tw, "%s\t", p)
+	}
+	fmt.Fprintln(tw, "all\tper 1000\t")
+	names = slices.Clone(names)
+	count := map[string]map[sim.Pattern]int{}
+	for _, a := range all.False() {
+		if count[a.Rule] == nil {
+			count[a.Rule] = map[sim.Pattern]int{}
+			if !slices.Contains(names, a.Rule) {
+				names = append(names, a.Rule)
+			}
+		}
+		count[a.Rule][a.Pattern]++
+	}
+	for _, rule := range names {
+		fmt.Fprintf(tw, "%s\t", rule)
+		n := 0
+		for _, p := range patterns {
+			c := count[rule][p]
+			n += c
+			fmt.Fprintf(tw, "%d (%.2f)\t", c, per1000(c, all.TemplateDaysPattern[p]))
+		}
+		fmt.Fprintf(tw, "%d\t%.2f\t\n", n, per1000(n, all.TemplateDays))
+	}
+	tw.Flush()
 }
 
 func pct(a, b int) string {

@@ -67,6 +67,14 @@ type Spec struct {
 	// one factor exp(Drift·N(0,1)) for the delivery rate, one for the read
 	// rate and one for the buttons' rates (0: none, constant rates).
 	Drift float64
+	// Real campaigns are overdispersed: each send reaches another audience
+	// segment. ReadJitter and ClickJitter multiply the read probability and
+	// the buttons' click probabilities by a factor drawn uniformly from
+	// [1-j, 1+j] on each sending day (0.15: ±15%), on top of Drift.
+	ReadJitter, ClickJitter float64
+	// WeekendRead lowers the read probability on Saturdays and Sundays by
+	// this fraction (0.15: read rates 15% lower at weekends).
+	WeekendRead float64
 }
 
 // Dataset is a generated set of series, DAILY buckets.
@@ -117,6 +125,7 @@ func Simulate(r *rand.Rand, spec *Spec, start time.Time, days int) *metrics.Seri
 			rr = min(1, rr*math.Exp(spec.Drift*r.NormFloat64()))
 			cf = math.Exp(spec.Drift * r.NormFloat64())
 		}
+		rr, cf = spec.overdisperse(r, wd, rr, cf)
 		switch inc {
 		case DeliveryCollapse:
 			dr *= 0.5
@@ -139,6 +148,22 @@ func Simulate(r *rand.Rand, spec *Spec, start time.Time, days int) *metrics.Seri
 		s.Periods = append(s.Periods, p)
 	}
 	return s
+}
+
+// overdisperse applies the spec's day-to-day jitter and weekend effect to the
+// read probability rr and the click factor cf. It draws nothing when the spec
+// has none, so the binomial profile's data stays as it was.
+func (s *Spec) overdisperse(r *rand.Rand, wd time.Weekday, rr, cf float64) (float64, float64) {
+	if s.ReadJitter > 0 {
+		rr *= 1 + s.ReadJitter*(2*r.Float64()-1)
+	}
+	if s.ClickJitter > 0 {
+		cf *= 1 + s.ClickJitter*(2*r.Float64()-1)
+	}
+	if wd == time.Saturday || wd == time.Sunday {
+		rr *= 1 - s.WeekendRead
+	}
+	return min(1, rr), cf
 }
 
 // Binomial draws from Binomial(n, p): exactly for small n, by the normal
@@ -179,8 +204,9 @@ type Options struct {
 	// IncidentMinDays and IncidentMaxDays bound how long an incident lasts,
 	// drawn uniformly (0: it lasts to the end of the data).
 	IncidentMinDays, IncidentMaxDays int
-	// Drift sets every spec's Drift (see Spec).
-	Drift float64
+	// Drift, ReadJitter, ClickJitter and WeekendRead set every spec's
+	// fields of the same name (see Spec).
+	Drift, ReadJitter, ClickJitter, WeekendRead float64
 }
 
 var buttonTexts = []ButtonSpec{
@@ -218,7 +244,7 @@ func Generate(seed uint64, o Options) *Dataset {
 				spec.BurstDays[d] = true
 			}
 		}
-		spec.Drift = o.Drift
+		spec.Drift, spec.ReadJitter, spec.ClickJitter, spec.WeekendRead = o.Drift, o.ReadJitter, o.ClickJitter, o.WeekendRead
 		if r.Float64() < o.IncidentShare {
 			win := 5
 			if o.IncidentWindow > 0 {
