@@ -170,7 +170,9 @@ type evaluator struct {
 	ps  []metrics.Period
 	vm  *vm.VM
 	env exprEnv
-	err error // the first run-time failure of the rule's expression
+	err error      // the first run-time failure of the rule's expression
+	hs  *histories // drop and rise: recent histories (pooled)
+	h   *history   // the latest expect call's, for spread
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
@@ -180,6 +182,10 @@ func (ev *evaluator) release() {
 		vmPool.Put(ev.vm)
 		ev.vm = nil
 	}
+	if ev.hs != nil {
+		historyPool.Put(ev.hs)
+		ev.hs, ev.h = nil, nil
+	}
 }
 
 // judgement is the rule's verdict on one period.
@@ -188,7 +194,8 @@ type judgement struct {
 	holds     bool
 	value     float64
 	base      baseStats
-	expected  float64 // zero: the count the baseline rate predicts
+	expected  float64     // zero: the count the baseline rate predicts
+	exp       expectation // drop, rise: what the series' history predicts
 }
 
 // baseStats summarises the baseline periods of one metric.
@@ -324,7 +331,11 @@ func (ev *evaluator) judge(j int) (jd judgement) {
 	}
 	jd.value = v
 	if r.needsBaseline() && r.Condition != Expr {
-		jd.base = baseline(ev.ps, j, r.Metric, r.Button, r.Baseline, r.BaselineStat)
+		if r.Condition == Drop || r.Condition == Rise {
+			jd.base, jd.exp = ev.expect(j)
+		} else {
+			jd.base = baseline(ev.ps, j, r.Metric, r.Button, r.Baseline, r.BaselineStat)
+		}
 		if jd.base.n < minBaseline(r.Baseline) ||
 			jd.base.meanDelivered < float64(r.MinDelivered) || jd.base.meanSent < float64(r.MinSent) {
 			return jd
@@ -355,6 +366,9 @@ func (ev *evaluator) judge(j int) (jd judgement) {
 		}
 		jd.evaluated, jd.holds = true, num == 0
 	case Drop, Rise:
+		if jd.exp.ok {
+			jd.base.stat = jd.exp.value // the history's expectation for this period
+		}
 		b := jd.base.stat
 		if r.ByRelative && b <= 0 {
 			return jd // no relative change from nothing
@@ -378,7 +392,8 @@ func (ev *evaluator) judge(j int) (jd judgement) {
 			if !ok || jd.base.den <= 0 {
 				return judgement{}
 			}
-			pv := zTestP(num, den, jd.base.num, jd.base.den, r.Condition == Drop)
+			ev.spread(&jd.exp, den)
+			pv := testP(num, den, jd.base.num, jd.base.den, b, jd.exp.sd, r.Condition == Drop)
 			size = pv < 1-r.Confidence
 		}
 		jd.holds = size
@@ -386,35 +401,6 @@ func (ev *evaluator) judge(j int) (jd judgement) {
 		jd.evaluated, jd.holds = ev.runExpr(j)
 	}
 	return jd
-}
-
-// zTestP is the one-sided p-value of a pooled two-proportion z-test that the
-// period's proportion x1/n1 is below (lower) or above the baseline's x0/n0.
-//
-// The difference is shrunk by Yates' continuity correction, ½(1/n1 + 1/n0),
-// before it is compared with its standard error. Without it the normal
-// approximation overstates significance for small counts near 0 or 1: at 20
-// sent and a 95% delivery rate, 5 undelivered scores p ≈ 0.0007 while its
-// exact binomial probability is 0.003, so a 99.9% test fired several times
-// more often than it should on low-volume templates (measured by `make
-// quality`). At volume the correction vanishes.
-func zTestP(x1, n1, x0, n0 int64, lower bool) float64 {
-	if n1 <= 0 || n0 <= 0 {
-		return 1
-	}
-	a, b := float64(n1), float64(n0)
-	p1, p0 := float64(x1)/a, float64(x0)/b
-	pp := float64(x1+x0) / (a + b)
-	se := math.Sqrt(pp * (1 - pp) * (1/a + 1/b))
-	if se == 0 || math.IsNaN(se) {
-		return 1
-	}
-	dev := p0 - p1 // how far the period moved in the tested direction
-	if !lower {
-		dev = -dev
-	}
-	z := (dev - 0.5*(1/a+1/b)) / se
-	return 0.5 * math.Erfc(z/math.Sqrt2) // 1 − Φ(z)
 }
 
 // runExpr evaluates an expr rule on period j; evaluated is false when a

@@ -542,7 +542,9 @@ func TestGranularityAndLookback(t *testing.T) {
 	if n := s.Lookback(metrics.Daily); n < 28+28 {
 		t.Errorf("daily lookback %d, want at least 56 for absent", n)
 	}
-	if n := s.Lookback(metrics.HalfHour); n != 3*14+1+1 {
+	// 7 days of half hours: the history a drop or rise learns the time of
+	// day and the variation from
+	if n := s.Lookback(metrics.HalfHour); n != 7*48+1+1 {
 		t.Errorf("half-hour lookback %d", n)
 	}
 	// A daily series is not judged by the half-hour rule.

@@ -45,6 +45,7 @@ type ruleSpec struct {
 	Summary      string     `yaml:"summary"`
 	RepeatEvery  *yaml.Node `yaml:"repeat_every"`
 	SendResolved bool       `yaml:"send_resolved"`
+	Seasonality  string     `yaml:"seasonality"`
 }
 
 var ruleFields = yamldiag.FieldNames(ruleSpec{})
@@ -59,15 +60,15 @@ var condFields = map[string][]string{
 	Above:  {"metric", "threshold", "button", "min_delivered", "min_sent"},
 	Below:  {"metric", "threshold", "button", "min_delivered", "min_sent"},
 	Zero:   {"metric", "baseline", "baseline_stat", "min_expected", "button", "min_delivered", "min_sent"},
-	Drop:   {"metric", "by", "baseline", "baseline_stat", "confidence", "button", "min_delivered", "min_sent"},
-	Rise:   {"metric", "by", "baseline", "baseline_stat", "confidence", "button", "min_delivered", "min_sent"},
+	Drop:   {"metric", "by", "baseline", "baseline_stat", "confidence", "button", "min_delivered", "min_sent", "seasonality"},
+	Rise:   {"metric", "by", "baseline", "baseline_stat", "confidence", "button", "min_delivered", "min_sent", "seasonality"},
 	Absent: {"baseline", "min_sent"},
 	Expr:   {"metric", "baseline", "baseline_stat", "button", "min_delivered", "min_sent"},
 }
 
 // condOnly are read only once the condition is known: with a missing or
 // unknown condition they are not checked at all.
-var condOnly = []string{"threshold", "by", "min_expected", "confidence", "expr", "baseline", "baseline_stat"}
+var condOnly = []string{"threshold", "by", "min_expected", "confidence", "expr", "baseline", "baseline_stat", "seasonality"}
 
 var ruleNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
@@ -106,8 +107,8 @@ var (
 	condSteps = map[string][]func(*ruleReader){
 		Above: {(*ruleReader).threshold},
 		Below: {(*ruleReader).threshold},
-		Drop:  {(*ruleReader).by, (*ruleReader).confidence},
-		Rise:  {(*ruleReader).by, (*ruleReader).confidence},
+		Drop:  {(*ruleReader).by, (*ruleReader).confidence, (*ruleReader).seasonality},
+		Rise:  {(*ruleReader).by, (*ruleReader).confidence, (*ruleReader).seasonality},
 		Expr:  {(*ruleReader).expr},
 	}
 	finalSteps = []func(*ruleReader){(*ruleReader).baseline, (*ruleReader).baselineStat, (*ruleReader).summary}
@@ -133,7 +134,7 @@ func (l *loader) rule(idx int, n *yaml.Node) {
 	if !ok {
 		return
 	}
-	r := &Rule{File: l.rep.File, Line: m.Line, Col: m.Column, For: 1, Granularity: metrics.Daily, BaselineStat: defaultBaselineStat}
+	r := &Rule{File: l.rep.File, Line: m.Line, Col: m.Column, For: 1, Granularity: metrics.Daily, BaselineStat: defaultBaselineStat, Seasonality: SeasonAuto}
 	rr := &ruleReader{l: l, m: m, fs: l.rep.Fields(m, "in rule", ruleFields), label: label, r: r, pr: &pendingRule{r: r}, good: true}
 	rr.name()
 	rr.condition()
@@ -511,6 +512,17 @@ func (rr *ruleReader) baselineStat() {
 		rr.errAt(rr.val("baseline_stat"), "%s: unknown baseline_stat %q (want mean or median)", rr.label, s)
 	} else {
 		rr.r.BaselineStat = s
+	}
+}
+
+func (rr *ruleReader) seasonality() {
+	if !rr.given("seasonality") {
+		return
+	}
+	if s := rr.spec.Seasonality; s != SeasonAuto && s != SeasonOff {
+		rr.errAt(rr.val("seasonality"), "%s: unknown seasonality %q (want auto or off)", rr.label, s)
+	} else {
+		rr.r.Seasonality = s
 	}
 }
 

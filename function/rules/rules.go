@@ -86,6 +86,10 @@ type Rule struct {
 	// over (0: the rule has no baseline).
 	Baseline     int
 	BaselineStat string // "mean" or "median"
+	// Seasonality is SeasonAuto (drop and rise compare with the same
+	// weekday, or half hour of the day, when the history shows a cycle) or
+	// SeasonOff.
+	Seasonality string
 	Threshold    float64
 	MinDelivered int64
 	MinSent      int64
@@ -177,6 +181,8 @@ const trendLen = 8
 //   - absent: 2×learning window + for (the pattern is learned from the window
 //     before the last send, and a stop is tracked for another window), which
 //     is 57 days for the default 28-day window at DAILY;
+//   - drop and rise: the history their expectation learns from (28 days
+//     at DAILY, 7 at HALF_HOUR) + for;
 //   - every rule: at least 3×for + trend length.
 //
 // It is 0 when no rule uses g.
@@ -192,6 +198,11 @@ func (s *Set) Lookback(g metrics.Granularity) int {
 			need = max(need, 2*r.Baseline+r.For+1)
 		case r.Baseline > 0:
 			need = max(need, 3*r.Baseline+r.For+1)
+		}
+		if r.Condition == Drop || r.Condition == Rise {
+			// the history the expectation learns the cycle and the
+			// variation from (stats.go)
+			need = max(need, seasonPeriods(g)+r.For+1)
 		}
 		n = max(n, need)
 	}
