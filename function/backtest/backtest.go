@@ -51,6 +51,16 @@ type Episode struct {
 	PeakAt      time.Time `json:"peak_at"`
 	// Summary is the alert line at the peak.
 	Summary string `json:"summary"`
+	// Detail explains the peak: for drop and rise, what the series' history
+	// expected, the range it allowed and its day-to-day variation.
+	Detail string `json:"detail,omitempty"`
+	// Expected, Low and High (drop and rise at the peak; HasRange false
+	// without a confidence) and Dispersion: see rules.Stats.
+	Expected   float64 `json:"expected,omitempty"`
+	Low        float64 `json:"expected_low,omitempty"`
+	High       float64 `json:"expected_high,omitempty"`
+	HasRange   bool    `json:"has_range,omitempty"`
+	Dispersion float64 `json:"dispersion,omitempty"`
 	// Silenced is the reason a silence muted it when it fired.
 	Silenced string `json:"silenced,omitempty"`
 
@@ -177,7 +187,10 @@ func (ep *Episode) peak(r *rules.Result) {
 	}
 	if worse {
 		ep.Peak, ep.Baseline, ep.HasBaseline = r.Value, r.Baseline, r.HasBaseline
-		ep.PeakAt, ep.Summary = r.Period.Start, r.Summary
+		ep.PeakAt, ep.Summary, ep.Detail = r.Period.Start, r.Summary, r.Detail
+		if st := r.Stats; st != nil {
+			ep.Expected, ep.Low, ep.High, ep.HasRange, ep.Dispersion = st.Expected, st.Low, st.High, st.HasRange, st.Dispersion
+		}
 	}
 }
 
@@ -292,7 +305,7 @@ func (r *Report) Print(w io.Writer, set *rules.Set) {
 		}
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  TEMPLATE\tLANG\tBUTTON\tFIRED\tRESOLVED\tDURATION\tPEAK\tBASELINE")
+		fmt.Fprintln(tw, "  TEMPLATE\tLANG\tBUTTON\tFIRED\tRESOLVED\tDURATION\tPEAK\tBASELINE\tWHY")
 		for _, ep := range eps {
 			res := "still firing"
 			if ep.ResolvedAt != nil {
@@ -316,8 +329,12 @@ func (r *Report) Print(w io.Writer, set *rules.Set) {
 			if ep.Silenced != "" {
 				res += " (silenced)"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ep.Template, ep.Language, button,
-				stamp(ep.FiredAt, ep.Granularity, loc), res, Duration(ep.Duration), peak, base)
+			why := ep.Detail
+			if why == "" || ep.Periods == 0 {
+				why = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ep.Template, ep.Language, button,
+				stamp(ep.FiredAt, ep.Granularity, loc), res, Duration(ep.Duration), peak, base, why)
 		}
 		_ = tw.Flush()
 	}

@@ -179,7 +179,7 @@ type Alert struct {
 	Date                                       time.Time
 	Value, Baseline                            float64
 	VolumeOn                                   int64
-	Summary                                    string
+	Summary, Detail                            string
 	// Incident is the kind of the incident covering the series that day
 	// ("" for a false alert).
 	Incident string
@@ -306,7 +306,7 @@ func Run(cfg Config, seed uint64) (*Report, error) {
 				a := Alert{Seed: seed, Rule: r.Rule.Name, Severity: r.Rule.Severity, Template: s.Template, Language: s.Language,
 					Button: r.Button, Pattern: spec.Pattern, Volume: spec.Volume, Day: since,
 					Date: cfg.Start.AddDate(0, 0, since), Value: r.Value, Baseline: r.Baseline,
-					VolumeOn: r.Volume, Summary: r.Summary}
+					VolumeOn: r.Volume, Summary: r.Summary, Detail: r.Detail}
 				if inc != nil && since >= cover[0] && since < cover[1] {
 					a.Incident = inc.Kind
 				}

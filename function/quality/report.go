@@ -174,8 +174,12 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 			if a.Button != "" {
 				btn = " [" + a.Button + "]"
 			}
-			fmt.Fprintf(w, "  seed %d %-19s %s %s (%s)%s, %s sender of ~%d, %s %d: %s\n", a.Seed, a.Rule, a.Date.Format("Mon 02 Jan"), a.Template, a.Language,
-				btn, a.Pattern, a.Volume, a.Severity, a.VolumeOn, a.Summary)
+			why := ""
+			if a.Detail != "" && !strings.Contains(a.Summary, a.Detail) {
+				why = " (" + a.Detail + ")"
+			}
+			fmt.Fprintf(w, "  seed %d %-19s %s %s (%s)%s, %s sender of ~%d, %s: %s%s\n", a.Seed, a.Rule, a.Date.Format("Mon 02 Jan"), a.Template, a.Language,
+				btn, a.Pattern, a.Volume, a.Severity, a.Summary, why)
 		}
 		var miss []*Incident
 		for _, in := range det {

@@ -43,6 +43,9 @@ type Result struct {
 	Detail string
 	// Period is the evaluated period.
 	Period metrics.Window
+	// Stats (drop and rise) is what the series' history expected of the
+	// period and how far it may move: why a drop did or did not fire.
+	Stats *Stats
 }
 
 // Item converts the result to the alert line notifiers render.
@@ -569,6 +572,11 @@ func (ev *evaluator) rule(cur int, res *Result) bool {
 	}
 	if r.Condition == Zero && jd.expected > 0 {
 		res.Detail = "the baseline predicts " + num(math.Round(jd.expected*10)/10) + " " + r.Metric
+	}
+	if r.Condition == Drop || r.Condition == Rise {
+		if res.Stats = ev.stats(cur); res.Stats != nil {
+			res.Detail = res.Stats.String()
+		}
 	}
 	res.Trend = ev.trend(cur)
 	return true

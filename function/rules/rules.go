@@ -89,7 +89,7 @@ type Rule struct {
 	// Seasonality is SeasonAuto (drop and rise compare with the same
 	// weekday, or half hour of the day, when the history shows a cycle) or
 	// SeasonOff.
-	Seasonality string
+	Seasonality  string
 	Threshold    float64
 	MinDelivered int64
 	MinSent      int64

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -405,4 +407,133 @@ func testP(x1, n1, x0, n0 int64, e, sd float64, lower bool) float64 {
 // zFor is the one-sided normal quantile of a confidence (0.99 → 2.33).
 func zFor(confidence float64) float64 {
 	return math.Sqrt2 * math.Erfinv(2*confidence-1)
+}
+
+// Stats explains a drop or rise rule's judgement of one period.
+type Stats struct {
+	Metric string
+	// Value is the period's value (HasValue false: no data, or a volume
+	// guard skipped it).
+	Value    float64
+	HasValue bool
+	// Expected is what the history predicts for the period; Seasonal names
+	// the cycle it was adjusted to ("weekday", "half hour of the day"; ""
+	// when the history shows none or seasonality is off) and Factor the
+	// period's factor in it.
+	Expected float64
+	Seasonal string
+	Factor   float64
+	// Low and High bound the range the period may move in without being
+	// significant (rates with a confidence: Expected ∓ z·σ); Limit is the
+	// value beyond which the rule's size (by) holds. A drop fires below
+	// both Limit and Low, a rise above both Limit and High.
+	Low, High, Limit float64
+	HasRange         bool
+	// Dispersion is the history's day-to-day variance over its sampling
+	// variance (1: binomial; 0: not measured).
+	Dispersion float64
+	Holds      bool
+}
+
+// String is the one-line explanation alerts and rule tests show.
+func (st *Stats) String() string {
+	var b strings.Builder
+	b.WriteString("expected " + fmtValue(st.Metric, st.Expected))
+	if st.Seasonal != "" {
+		fmt.Fprintf(&b, " (%s ×%.2f)", st.Seasonal, st.Factor)
+	}
+	if st.HasRange {
+		fmt.Fprintf(&b, ", range %s–%s", fmtValue(st.Metric, st.Low), fmtValue(st.Metric, st.High))
+	}
+	// the rule needs both its size and, with a confidence, its test
+	dir, at := "below", st.Limit
+	if st.Limit > st.Expected { // a rise
+		dir = "above"
+		if st.HasRange {
+			at = max(at, st.High)
+		}
+	} else if st.HasRange {
+		at = min(at, st.Low)
+	}
+	fmt.Fprintf(&b, ", fires %s %s", dir, fmtValue(st.Metric, at))
+	if st.Dispersion >= 0.05 {
+		fmt.Fprintf(&b, "; day-to-day variation %.1f× sampling noise", st.Dispersion)
+	}
+	return b.String()
+}
+
+// stats explains the rule's judgement of period j (nil when it has no
+// baseline there).
+func (ev *evaluator) stats(j int) *Stats {
+	r := ev.r
+	jd := ev.judge(j)
+	b, e := ev.expect(j)
+	if !e.ok || b.n < minBaseline(r.Baseline) {
+		return nil
+	}
+	st := &Stats{Metric: r.Metric, Expected: e.value, Factor: e.factor, Holds: jd.holds}
+	if e.seasonal {
+		st.Seasonal = e.groupName
+	}
+	if v, ok := ev.ps[j].Value(r.Metric, r.Button); ok && jd.evaluated {
+		st.Value, st.HasValue = v, true
+	}
+	switch {
+	case r.ByRelative && r.Condition == Drop:
+		st.Limit = e.value * (1 - r.By)
+	case r.ByRelative:
+		st.Limit = e.value * (1 + r.By)
+	case r.Condition == Drop:
+		st.Limit = e.value - r.By
+	default:
+		st.Limit = e.value + r.By
+	}
+	_, den, ok := ev.ps[j].Denominator(r.Metric, r.Button)
+	if !ok || b.den <= 0 || r.Confidence == 0 {
+		return st
+	}
+	ev.spread(&e, den)
+	st.Dispersion = e.dispersion
+	pp := min(1, max(0, e.value))
+	sd := math.Max(e.sd, math.Sqrt(pp*(1-pp)*(1/float64(den)+1/float64(b.den))))
+	z := zFor(r.Confidence)
+	st.Low, st.High, st.HasRange = max(0, e.value-z*sd), min(1, e.value+z*sd), true
+	return st
+}
+
+// Explain returns, for every drop and rise rule that applies to the series,
+// its statistics for the period starting at w.Start: what the history
+// expected, the range it allowed and whether the rule held. Rule tests and
+// backtest show it to say why a drop did or did not fire.
+func (s *Set) Explain(series *metrics.Series, w metrics.Window) map[string]*Stats {
+	if series == nil {
+		return nil
+	}
+	ps := series.Periods
+	j := -1
+	for i := range ps {
+		if ps[i].Start.Equal(w.Start) {
+			j = i
+		}
+	}
+	if j < 0 {
+		return nil
+	}
+	out := map[string]*Stats{}
+	var ev evaluator
+	defer ev.release()
+	g := series.Granularity
+	if g == "" {
+		g = metrics.Daily
+	}
+	for _, r := range s.Rules {
+		if (r.Condition != Drop && r.Condition != Rise) || r.Granularity != g || !r.matches(series.Key) {
+			continue
+		}
+		ev.r, ev.ps = r, ps
+		if st := ev.stats(j); st != nil {
+			out[r.Name] = st
+		}
+	}
+	return out
 }

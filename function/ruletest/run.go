@@ -109,9 +109,7 @@ type Got struct {
 // of the period: the engine sees exactly the history a run at that moment
 // would.
 func (t *Test) Evaluate(set *rules.Set, idx int) []Got {
-	step := t.Granularity.Step()
-	w := metrics.Window{Start: t.Start.Add(time.Duration(idx) * step)}
-	w.End = w.Start.Add(step)
+	w := t.window(idx)
 	var out []Got
 	for _, s := range t.Series {
 		cut := *s
@@ -121,6 +119,41 @@ func (t *Test) Evaluate(set *rules.Set, idx int) []Got {
 			// A run evaluates a period once it is complete: at its end.
 			g.Silenced, _ = set.Silenced(&r, w.End)
 			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (t *Test) window(idx int) metrics.Window {
+	step := t.Granularity.Step()
+	w := metrics.Window{Start: t.Start.Add(time.Duration(idx) * step)}
+	w.End = w.Start.Add(step)
+	return w
+}
+
+// explain shows what the drop and rise rules saw in period idx: the value,
+// what the history expected, the range it allowed and the dispersion, so
+// that a failing test says why a drop did or did not fire.
+func (t *Test) explain(set *rules.Set, idx int) []string {
+	w := t.window(idx)
+	var out []string
+	for _, s := range t.Series {
+		cut := *s
+		cut.Periods = s.Periods[:s.Upto(w.End)]
+		ex := set.Explain(&cut, w)
+		for _, r := range set.Rules {
+			st := ex[r.Name]
+			if st == nil {
+				continue
+			}
+			v := "not judged"
+			if st.HasValue {
+				v = num(st.Value)
+				if st.Holds {
+					v += " holds"
+				}
+			}
+			out = append(out, fmt.Sprintf("    why: %s on %s (%s): %s; %s", r.Name, s.Template, s.Language, v, st))
 		}
 	}
 	return out
@@ -214,6 +247,7 @@ func (t *Test) run(set *rules.Set) []string {
 				out = append(out, mark+t.describe(&got[i]))
 			}
 		}
+		out = append(out, t.explain(set, e.Index)...)
 	}
 	return out
 }
