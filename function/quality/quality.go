@@ -421,73 +421,90 @@ func label(ds *sim.Dataset, spec *sim.Spec, s *metrics.Series, set *rules.Set) (
 	}
 	switch in.Kind {
 	case sim.ReadCollapse, sim.DeliveryCollapse:
-		p := &s.Periods[byDay[f]]
-		metric, p0, factor := metrics.ReadRate, spec.ReadRate, readCollapse
-		if in.Kind == sim.DeliveryCollapse {
-			metric, p0, factor = metrics.DeliveryRate, spec.DeliveryRate, deliveryFactor
-		}
-		_, n1, _ := p.Denominator(metric, "")
-		var n0 int64
-		for _, q := range prev[:min(len(prev), LabelBaselineDays)] {
-			_, d, _ := q.Denominator(metric, "")
-			n0 += d
-		}
-		z := expectedZ(p0, p0*factor, n1, n0)
-		inc.Detectable = z >= LabelZ
-		inc.Why = fmt.Sprintf("expected z %.2f (%s %.1f%% → %.1f%% on %d)", z, metric, 100*p0, 100*p0*factor, n1)
-		inc.Metric = metric
-		inc.Value, _ = p.Value(metric, "")
-		inc.Baseline = medianOf(prev, metric, "", ruleBaseline(set, RuleFor[in.Kind]))
-		inc.VolumeOn = n1
+		labelRate(inc, spec, &s.Periods[byDay[f]], prev, set)
 	case sim.ClickDeath, sim.DeadURLButton:
-		p := &s.Periods[byDay[f]]
-		rate, button := 0.0, ""
-		for i, b := range spec.Buttons {
-			if in.Kind == sim.ClickDeath || i == 0 {
-				rate += b.Rate
-			}
-		}
-		if in.Kind == sim.DeadURLButton {
-			button = "type:" + metrics.URLButton
-		}
-		exp := float64(p.Read) * rate
-		inc.Detectable = exp >= LabelMinClicks
-		inc.Why = fmt.Sprintf("expected %.1f clicks on %d read", exp, p.Read)
-		inc.Metric = metrics.Clicks
-		inc.Value, _ = p.Value(metrics.Clicks, button)
-		// the rule's prediction: the baseline's pooled click rate × delivered
-		var c, del int64
-		for _, q := range prev[:min(len(prev), ruleBaseline(set, RuleFor[in.Kind]))] {
-			v, _ := q.Value(metrics.Clicks, button)
-			c += int64(v)
-			del += q.Delivered
-		}
-		if del > 0 {
-			inc.Baseline = float64(c) / float64(del) * float64(p.Delivered)
-		}
-		inc.VolumeOn = p.Delivered
+		labelClicks(inc, spec, &s.Periods[byDay[f]], prev, set)
 	case sim.SendsStopped:
-		var sum float64
-		var n int
-		for _, q := range prev {
-			if dayOf(ds.Start, q.Start) < f-LabelSentDays {
-				break
-			}
-			sum += float64(q.Sent)
-			n++
-		}
-		mean := 0.0
-		if n > 0 {
-			mean = sum / float64(n)
-		}
-		regular := spec.Pattern == sim.Daily || spec.Pattern == sim.Weekdays
-		inc.Detectable = regular && mean >= LabelMinSent
-		inc.Why = fmt.Sprintf("%s sender, %.0f sent per sending day", spec.Pattern, mean)
-		inc.Metric = metrics.Sent
-		inc.Baseline = mean
-		inc.VolumeOn = int64(mean + 0.5)
+		labelStopped(inc, ds, spec, prev)
 	}
 	return inc, cover
+}
+
+// labelRate labels a read or delivery collapse on its first observable
+// period p; prev are the sending periods before it, newest first.
+func labelRate(inc *Incident, spec *sim.Spec, p *metrics.Period, prev []*metrics.Period, set *rules.Set) {
+	in := spec.Incident
+	metric, p0, factor := metrics.ReadRate, spec.ReadRate, readCollapse
+	if in.Kind == sim.DeliveryCollapse {
+		metric, p0, factor = metrics.DeliveryRate, spec.DeliveryRate, deliveryFactor
+	}
+	_, n1, _ := p.Denominator(metric, "")
+	var n0 int64
+	for _, q := range prev[:min(len(prev), LabelBaselineDays)] {
+		_, d, _ := q.Denominator(metric, "")
+		n0 += d
+	}
+	z := expectedZ(p0, p0*factor, n1, n0)
+	inc.Detectable = z >= LabelZ
+	inc.Why = fmt.Sprintf("expected z %.2f (%s %.1f%% → %.1f%% on %d)", z, metric, 100*p0, 100*p0*factor, n1)
+	inc.Metric = metric
+	inc.Value, _ = p.Value(metric, "")
+	inc.Baseline = medianOf(prev, metric, "", ruleBaseline(set, RuleFor[in.Kind]))
+	inc.VolumeOn = n1
+}
+
+// labelClicks labels a click death or dead URL button on period p.
+func labelClicks(inc *Incident, spec *sim.Spec, p *metrics.Period, prev []*metrics.Period, set *rules.Set) {
+	in := spec.Incident
+	rate, button := 0.0, ""
+	for i, b := range spec.Buttons {
+		if in.Kind == sim.ClickDeath || i == 0 {
+			rate += b.Rate
+		}
+	}
+	if in.Kind == sim.DeadURLButton {
+		button = "type:" + metrics.URLButton
+	}
+	exp := float64(p.Read) * rate
+	inc.Detectable = exp >= LabelMinClicks
+	inc.Why = fmt.Sprintf("expected %.1f clicks on %d read", exp, p.Read)
+	inc.Metric = metrics.Clicks
+	inc.Value, _ = p.Value(metrics.Clicks, button)
+	// the rule's prediction: the baseline's pooled click rate × delivered
+	var c, del int64
+	for _, q := range prev[:min(len(prev), ruleBaseline(set, RuleFor[in.Kind]))] {
+		v, _ := q.Value(metrics.Clicks, button)
+		c += int64(v)
+		del += q.Delivered
+	}
+	if del > 0 {
+		inc.Baseline = float64(c) / float64(del) * float64(p.Delivered)
+	}
+	inc.VolumeOn = p.Delivered
+}
+
+// labelStopped labels stopped sends: detectable for a regular sender.
+func labelStopped(inc *Incident, ds *sim.Dataset, spec *sim.Spec, prev []*metrics.Period) {
+	f := inc.First
+	var sum float64
+	var n int
+	for _, q := range prev {
+		if dayOf(ds.Start, q.Start) < f-LabelSentDays {
+			break
+		}
+		sum += float64(q.Sent)
+		n++
+	}
+	mean := 0.0
+	if n > 0 {
+		mean = sum / float64(n)
+	}
+	regular := spec.Pattern == sim.Daily || spec.Pattern == sim.Weekdays
+	inc.Detectable = regular && mean >= LabelMinSent
+	inc.Why = fmt.Sprintf("%s sender, %.0f sent per sending day", spec.Pattern, mean)
+	inc.Metric = metrics.Sent
+	inc.Baseline = mean
+	inc.VolumeOn = int64(mean + 0.5)
 }
 
 func ruleBaseline(set *rules.Set, name string) int {

@@ -38,7 +38,26 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 			100*c.ReadJitter, 100*c.ClickJitter, 100*c.WeekendRead)
 	}
 	fmt.Fprint(w, "\n\n")
+	all, pass := printSeeds(w, reps, t)
+	printByKind(w, all)
+	printByPattern(w, all)
+	printByBand(w, all)
+	printFalseByRule(w, all, reps[0].RuleNames)
+	if worst > 0 {
+		printWorst(w, all, worst)
+	}
+	verdict := "PASS"
+	if !pass {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "\ntargets on every seed: recall ≥ %.0f%%, ≤ %.2f false alerts per 1,000 template-days: %s\n",
+		100*t.MinRecall, t.MaxFalsePer1000, verdict)
+	return pass
+}
 
+// printSeeds writes one line per seed and the total, and returns the seeds
+// pooled and whether every seed met the targets.
+func printSeeds(w io.Writer, reps []*Report, t Targets) (*Report, bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "seed\ttemplate-days\tincidents\tdetectable\tdetected\trecall\tfalse alerts\tfalse/1000\tincident alerts\t")
 	pass := true
@@ -82,9 +101,12 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\t%.1f%%\t%d\t%.2f\t%d\t\n", all.TemplateDays, len(all.Incidents), len(det), hit,
 		100*all.Recall(), len(all.False()), all.FalsePer1000(), len(all.Alerts)-len(all.False()))
 	tw.Flush()
+	return &all, pass
+}
 
+func printByKind(w io.Writer, all *Report) {
 	fmt.Fprintf(w, "\nby incident type (all seeds; recall = matching rule fired on the 1st or 2nd observable day)\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "incident\trule\tincidents\tdetectable\tdetected\trecall\tnot detectable, caught later\t")
 	for _, k := range Kinds {
 		var n, d, h, late, nd int
@@ -108,9 +130,12 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d of %d\t\n", k, RuleFor[k], n, d, h, pct(h, d), late, nd)
 	}
 	tw.Flush()
+}
 
+func printByPattern(w io.Writer, all *Report) {
+	det := all.Detectable()
 	fmt.Fprintf(w, "\nrecall by sending pattern (burst senders' baselines are their last sending days, not calendar days)\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "pattern	detectable	detected	recall	")
 	for _, p := range []sim.Pattern{sim.Daily, sim.Weekdays, sim.Burst} {
 		var d, h int
@@ -125,9 +150,11 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\n", p, d, h, pct(h, d))
 	}
 	tw.Flush()
+}
 
+func printByBand(w io.Writer, all *Report) {
 	fmt.Fprintf(w, "\nby volume band (nominal sent per sending day)\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "band\ttemplate-days\tdetectable\trecall\t")
 	for _, k := range Kinds {
 		fmt.Fprintf(tw, "%s\t", k)
@@ -162,50 +189,42 @@ func Print(w io.Writer, reps []*Report, t Targets, worst int) bool {
 		fmt.Fprintf(tw, "%d\t%.2f\t\n", f, per1000(f, all.TemplateDaysBy[bi]))
 	}
 	tw.Flush()
+}
 
-	printFalseByRule(w, &all, reps[0].RuleNames)
-
-	if worst > 0 {
-		fs := all.False()
-		sort.SliceStable(fs, func(i, j int) bool { return fs[i].VolumeOn > fs[j].VolumeOn })
-		fmt.Fprintf(w, "\nworst false alerts (%d of %d; by volume)\n", min(worst, len(fs)), len(fs))
-		for _, a := range fs[:min(worst, len(fs))] {
-			btn := ""
-			if a.Button != "" {
-				btn = " [" + a.Button + "]"
-			}
-			why := ""
-			if a.Detail != "" && !strings.Contains(a.Summary, a.Detail) {
-				why = " (" + a.Detail + ")"
-			}
-			fmt.Fprintf(w, "  seed %d %-19s %s %s (%s)%s, %s sender of ~%d, %s: %s%s\n", a.Seed, a.Rule, a.Date.Format("Mon 02 Jan"), a.Template, a.Language,
-				btn, a.Pattern, a.Volume, a.Severity, a.Summary, why)
+// printWorst lists the largest false alerts and missed incidents.
+func printWorst(w io.Writer, all *Report, worst int) {
+	fs := all.False()
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].VolumeOn > fs[j].VolumeOn })
+	fmt.Fprintf(w, "\nworst false alerts (%d of %d; by volume)\n", min(worst, len(fs)), len(fs))
+	for _, a := range fs[:min(worst, len(fs))] {
+		btn := ""
+		if a.Button != "" {
+			btn = " [" + a.Button + "]"
 		}
-		var miss []*Incident
-		for _, in := range det {
-			if !in.Detected {
-				miss = append(miss, in)
-			}
+		why := ""
+		if a.Detail != "" && !strings.Contains(a.Summary, a.Detail) {
+			why = " (" + a.Detail + ")"
 		}
-		sort.SliceStable(miss, func(i, j int) bool { return miss[i].VolumeOn > miss[j].VolumeOn })
-		fmt.Fprintf(w, "\nmissed detectable incidents (%d of %d; by volume)\n", min(worst, len(miss)), len(miss))
-		for _, in := range miss[:min(worst, len(miss))] {
-			late := "never fired while the incident lasted"
-			if in.DetectedDay >= 0 {
-				late = fmt.Sprintf("fired %d days after its first day", in.DetectedDay-in.First)
-			}
-			fmt.Fprintf(w, "  seed %d %-17s %s (%s), %s sender of ~%d, day %d: %s %s, baseline %s, volume %d; %s; %s\n",
-				in.Seed, in.Kind, in.Template, in.Language, in.Pattern, in.Volume, in.First, in.Metric,
-				format(in.Metric, in.Value), format(in.Metric, in.Baseline), in.VolumeOn, in.Why, late)
+		fmt.Fprintf(w, "  seed %d %-19s %s %s (%s)%s, %s sender of ~%d, %s: %s%s\n", a.Seed, a.Rule, a.Date.Format("Mon 02 Jan"), a.Template, a.Language,
+			btn, a.Pattern, a.Volume, a.Severity, a.Summary, why)
+	}
+	var miss []*Incident
+	for _, in := range all.Detectable() {
+		if !in.Detected {
+			miss = append(miss, in)
 		}
 	}
-	verdict := "PASS"
-	if !pass {
-		verdict = "FAIL"
+	sort.SliceStable(miss, func(i, j int) bool { return miss[i].VolumeOn > miss[j].VolumeOn })
+	fmt.Fprintf(w, "\nmissed detectable incidents (%d of %d; by volume)\n", min(worst, len(miss)), len(miss))
+	for _, in := range miss[:min(worst, len(miss))] {
+		late := "never fired while the incident lasted"
+		if in.DetectedDay >= 0 {
+			late = fmt.Sprintf("fired %d days after its first day", in.DetectedDay-in.First)
+		}
+		fmt.Fprintf(w, "  seed %d %-17s %s (%s), %s sender of ~%d, day %d: %s %s, baseline %s, volume %d; %s; %s\n",
+			in.Seed, in.Kind, in.Template, in.Language, in.Pattern, in.Volume, in.First, in.Metric,
+			format(in.Metric, in.Value), format(in.Metric, in.Baseline), in.VolumeOn, in.Why, late)
 	}
-	fmt.Fprintf(w, "\ntargets on every seed: recall ≥ %.0f%%, ≤ %.2f false alerts per 1,000 template-days: %s\n",
-		100*t.MinRecall, t.MaxFalsePer1000, verdict)
-	return pass
 }
 
 // printFalseByRule counts the false alerts of every rule of the set (in the

@@ -369,41 +369,49 @@ func (ev *evaluator) judge(j int) (jd judgement) {
 		}
 		jd.evaluated, jd.holds = true, num == 0
 	case Drop, Rise:
-		if jd.exp.ok {
-			jd.base.stat = jd.exp.value // the history's expectation for this period
-		}
-		b := jd.base.stat
-		if r.ByRelative && b <= 0 {
-			return jd // no relative change from nothing
-		}
-		jd.evaluated = true
-		var size bool
-		switch {
-		case r.Condition == Drop && r.ByRelative:
-			lim := b * (1 - r.By)
-			size = v <= lim+tol(lim)
-		case r.Condition == Drop:
-			size = b-v >= r.By-tol(r.By)
-		case r.ByRelative:
-			lim := b * (1 + r.By)
-			size = v >= lim-tol(lim)
-		default:
-			size = v-b >= r.By-tol(r.By)
-		}
-		if size && r.Confidence > 0 {
-			num, den, ok := p.Denominator(r.Metric, r.Button)
-			if !ok || jd.base.den <= 0 {
-				return judgement{}
-			}
-			ev.spread(&jd.exp, den)
-			pv := testP(num, den, jd.base.num, jd.base.den, b, jd.exp.sd, r.Condition == Drop)
-			size = pv < 1-r.Confidence
-		}
-		jd.holds = size
+		ev.change(p, v, &jd)
 	case Expr:
 		jd.evaluated, jd.holds = ev.runExpr(j)
 	}
 	return jd
+}
+
+// change decides a drop or rise on period p with value v: its size against
+// the expectation, and with a confidence its significance (stats.go).
+func (ev *evaluator) change(p *metrics.Period, v float64, jd *judgement) {
+	r := ev.r
+	if jd.exp.ok {
+		jd.base.stat = jd.exp.value // the history's expectation for this period
+	}
+	b := jd.base.stat
+	if r.ByRelative && b <= 0 {
+		return // no relative change from nothing
+	}
+	jd.evaluated = true
+	var size bool
+	switch {
+	case r.Condition == Drop && r.ByRelative:
+		lim := b * (1 - r.By)
+		size = v <= lim+tol(lim)
+	case r.Condition == Drop:
+		size = b-v >= r.By-tol(r.By)
+	case r.ByRelative:
+		lim := b * (1 + r.By)
+		size = v >= lim-tol(lim)
+	default:
+		size = v-b >= r.By-tol(r.By)
+	}
+	if size && r.Confidence > 0 {
+		num, den, ok := p.Denominator(r.Metric, r.Button)
+		if !ok || jd.base.den <= 0 {
+			*jd = judgement{}
+			return
+		}
+		ev.spread(&jd.exp, den)
+		pv := testP(num, den, jd.base.num, jd.base.den, b, jd.exp.sd, r.Condition == Drop)
+		size = pv < 1-r.Confidence
+	}
+	jd.holds = size
 }
 
 // runExpr evaluates an expr rule on period j; evaluated is false when a
