@@ -152,8 +152,9 @@ func TestReport(t *testing.T) {
 	for _, want := range []string{
 		"backtest: 10 DAILY periods, Sun 8 Nov → Tue 17 Nov (+08:00), 2 templates, 2 rules",
 		"read-drop (critical, read_rate drop)",
-		"TEMPLATE  LANG  BUTTON  FIRED       RESOLVED      DURATION  PEAK   BASELINE",
-		"T1        en    -       Thu 12 Nov  Fri 13 Nov    1d        10.0%  60.0%",
+		"TEMPLATE  LANG  BUTTON  FIRED       RESOLVED      DURATION  PEAK   BASELINE  WHY",
+		// why it fired: what the history expected, and the limit
+		"T1        en    -       Thu 12 Nov  Fri 13 Nov    1d        10.0%  60.0%     expected 60.0%, fires below 42.0%",
 		"T2        en    -       Mon 16 Nov  still firing  2d        15.0%  54.3%",
 		"stopped (warning, absent): no alerts",
 		"2 episodes: 1 still firing, 1 resolved · 2 templates, 0 not fetched",
@@ -166,7 +167,7 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"rule":"read-drop"`, `"still_firing":true`, `"resolved_at":"2026-11-13T00:00:00+08:00"`, `"duration_seconds":86400`} {
+	for _, want := range []string{`"rule":"read-drop"`, `"still_firing":true`, `"resolved_at":"2026-11-13T00:00:00+08:00"`, `"duration_seconds":86400`, `"detail":"expected 60.0%, fires below 42.0%"`, `"expected":0.6`} {
 		if !strings.Contains(string(js), want) {
 			t.Errorf("JSON lacks %s: %s", want, js)
 		}

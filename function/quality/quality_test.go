@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,6 +53,72 @@ func TestShippedRulesSmoke(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+}
+
+// TestRealProfileSmoke holds the shipped rules to the real-variance profile
+// on a small dataset (`make quality` runs the full size on five seeds).
+func TestRealProfileSmoke(t *testing.T) {
+	cfg, err := ProfileConfig("real")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RulesPath = "../../rules"
+	cfg.Templates = 400
+	rep, err := Run(cfg, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if !Print(&buf, []*Report{rep}, Targets{MinRecall: 0.9, MaxFalsePer1000: 2}, 5) {
+		t.Errorf("targets missed:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "profile real") || !strings.Contains(buf.String(), "read rate ±15%") {
+		t.Errorf("report does not name the profile:\n%s", buf.String()[:200])
+	}
+	if _, err := ProfileConfig("lognormal"); err == nil {
+		t.Error("unknown profile accepted")
+	}
+}
+
+// TestReportCoversEveryRule: a user's own rule has its own line of false
+// alerts, and the worst false alerts come by volume, not by severity.
+func TestReportCoversEveryRule(t *testing.T) {
+	dir := t.TempDir()
+	shipped, err := os.ReadFile("../../rules/marketing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := "rules:\n  - {name: my-big-sends, metric: sent, condition: above, threshold: 45000, severity: info}\n"
+	for name, data := range map[string][]byte{"marketing.yaml": shipped, "own.yaml": []byte(own)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.RulesPath, cfg.Templates = dir, 200
+	rep, err := Run(cfg, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	Print(&buf, []*Report{rep}, Targets{MinRecall: 0, MaxFalsePer1000: 1e9}, 50)
+	out := buf.String()
+	table := out[strings.Index(out, "false alerts by rule"):strings.Index(out, "worst false alerts")]
+	if !strings.Contains(table, "my-big-sends") {
+		t.Errorf("the user's rule has no line:\n%s", table)
+	}
+	// the worst false alerts: by volume, whatever their severity
+	all := &Report{Alerts: []Alert{
+		{Rule: "a", Severity: "critical", Template: "SMALL", VolumeOn: 120},
+		{Rule: "b", Severity: "info", Template: "LARGE", VolumeOn: 48000},
+		{Rule: "c", Severity: "warning", Template: "MIDDLE", VolumeOn: 3000},
+	}}
+	buf.Reset()
+	printWorst(&buf, all, 3)
+	out = buf.String()
+	if l, m, sm := strings.Index(out, "LARGE"), strings.Index(out, "MIDDLE"), strings.Index(out, "SMALL"); l < 0 || l > m || m > sm {
+		t.Errorf("not by volume:\n%s", out)
 	}
 }
 

@@ -101,3 +101,51 @@ func TestBinomialMoments(t *testing.T) {
 		}
 	}
 }
+
+func TestOverdispersion(t *testing.T) {
+	mon := time.Date(2026, 10, 5, 0, 0, 0, 0, start.Location()) // a Monday
+	for _, tc := range []struct {
+		name               string
+		jitter, weekend    float64
+		minSD, maxSD       float64 // relative sd of the weekday read rates
+		minRatio, maxRatio float64 // weekend over weekday mean read rate
+	}{
+		{"binomial", 0, 0, 0, 0.02, 0.97, 1.03},
+		{"real", 0.15, 0.15, 0.06, 0.12, 0.80, 0.90},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &Spec{Code: "D", Pattern: Daily, Volume: 40000, DeliveryRate: 1, ReadRate: 0.5,
+				Buttons:    []ButtonSpec{{Type: metrics.URLButton, Text: "Go", Rate: 0.05}},
+				ReadJitter: tc.jitter, ClickJitter: tc.jitter, WeekendRead: tc.weekend}
+			s := Simulate(rand.New(rand.NewPCG(3, 4)), spec, mon, 140)
+			var wk, we []float64
+			for _, p := range s.Periods {
+				r := float64(p.Read) / float64(p.Delivered)
+				if wd := p.Start.In(mon.Location()).Weekday(); wd == time.Saturday || wd == time.Sunday {
+					we = append(we, r)
+				} else {
+					wk = append(wk, r)
+				}
+			}
+			mwk, sd := meanSD(wk)
+			mwe, _ := meanSD(we)
+			if rel := sd / mwk; rel < tc.minSD || rel > tc.maxSD {
+				t.Errorf("weekday read rate moves by %.3f (relative sd), want %.2f..%.2f", rel, tc.minSD, tc.maxSD)
+			}
+			if ratio := mwe / mwk; ratio < tc.minRatio || ratio > tc.maxRatio {
+				t.Errorf("weekend / weekday read rate %.3f, want %.2f..%.2f", ratio, tc.minRatio, tc.maxRatio)
+			}
+		})
+	}
+}
+
+func meanSD(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(v)-1))
+}
