@@ -189,6 +189,7 @@ func (ep *Episode) peak(r *rules.Result) {
 		ep.Peak, ep.Baseline, ep.HasBaseline = r.Value, r.Baseline, r.HasBaseline
 		ep.PeakAt, ep.Summary, ep.Detail = r.Period.Start, r.Summary, r.Detail
 		if st := r.Stats; st != nil {
+			ep.Detail = st.String()
 			ep.Expected, ep.Low, ep.High, ep.HasRange, ep.Dispersion = st.Expected, st.Low, st.High, st.HasRange, st.Dispersion
 		}
 	}

@@ -307,6 +307,9 @@ func Run(cfg Config, seed uint64) (*Report, error) {
 					Button: r.Button, Pattern: spec.Pattern, Volume: spec.Volume, Day: since,
 					Date: cfg.Start.AddDate(0, 0, since), Value: r.Value, Baseline: r.Baseline,
 					VolumeOn: r.Volume, Summary: r.Summary, Detail: r.Detail}
+				if r.Stats != nil {
+					a.Detail = r.Stats.String()
+				}
 				if inc != nil && since >= cover[0] && since < cover[1] {
 					a.Incident = inc.Kind
 				}

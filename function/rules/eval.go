@@ -45,6 +45,7 @@ type Result struct {
 	Period metrics.Window
 	// Stats (drop and rise) is what the series' history expected of the
 	// period and how far it may move: why a drop did or did not fire.
+	// Its String is the explanation rule tests and backtest show.
 	Stats *Stats
 }
 
@@ -582,9 +583,7 @@ func (ev *evaluator) rule(cur int, res *Result) bool {
 		res.Detail = "the baseline predicts " + num(math.Round(jd.expected*10)/10) + " " + r.Metric
 	}
 	if r.Condition == Drop || r.Condition == Rise {
-		if res.Stats = ev.stats(cur); res.Stats != nil {
-			res.Detail = res.Stats.String()
-		}
+		res.Stats = ev.stats(cur, &jd)
 	}
 	res.Trend = ev.trend(cur)
 	return true

@@ -335,7 +335,9 @@ func (ev *evaluator) history(j int, spec seasonSpec, pts []histPoint, b *baseSta
 	t := ev.ps[j].Start.Unix()
 	win, step := int64(spec.window/time.Second), int64(spec.step/time.Second)
 	rate := metrics.IsRate(r.Metric)
-	fast := r.Metric == metrics.ReadRate || r.Metric == metrics.DeliveryRate
+	// the two common rates straight from their counts: countsOf and Value
+	// would switch on the metric's name for every period
+	read, deliv := r.Metric == metrics.ReadRate, r.Metric == metrics.DeliveryRate
 	for k := j - 1; k >= 0; k-- {
 		p := &ev.ps[k]
 		back := t - p.Start.Unix()
@@ -347,8 +349,16 @@ func (ev *evaluator) history(j int, spec seasonSpec, pts []histPoint, b *baseSta
 			continue
 		}
 		hp := histPoint{inWin: inWin}
-		num, den := countsOf(p, r.Metric, r.Button)
-		if fast { // the rate from its counts: Value would switch on the metric again
+		var num, den int64
+		switch {
+		case read:
+			num, den = p.Read, p.Delivered
+		case deliv:
+			num, den = p.Delivered, p.Sent
+		default:
+			num, den = countsOf(p, r.Metric, r.Button)
+		}
+		if read || deliv {
 			if den <= 0 {
 				continue
 			}
@@ -462,11 +472,14 @@ func (st *Stats) String() string {
 	return b.String()
 }
 
-// stats explains the rule's judgement of period j (nil when it has no
-// baseline there).
-func (ev *evaluator) stats(j int) *Stats {
+// stats explains the rule's judgement jd of period j (nil: judge it; the
+// result is nil when it has no baseline there).
+func (ev *evaluator) stats(j int, jd *judgement) *Stats {
 	r := ev.r
-	jd := ev.judge(j)
+	if jd == nil {
+		jd0 := ev.judge(j)
+		jd = &jd0
+	}
 	b, e := ev.expect(j)
 	if !e.ok || b.n < minBaseline(r.Baseline) {
 		return nil
@@ -531,7 +544,7 @@ func (s *Set) Explain(series *metrics.Series, w metrics.Window) map[string]*Stat
 			continue
 		}
 		ev.r, ev.ps = r, ps
-		if st := ev.stats(j); st != nil {
+		if st := ev.stats(j, nil); st != nil {
 			out[r.Name] = st
 		}
 	}

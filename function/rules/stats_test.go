@@ -70,8 +70,8 @@ func TestSeasonality(t *testing.T) {
 			if st.Holds != tc.fires {
 				t.Errorf("explained holds %v, want %v", st.Holds, tc.fires)
 			}
-			if tc.fires && !strings.Contains(res.Detail, "expected ") {
-				t.Errorf("detail %q", res.Detail)
+			if tc.fires && (res.Stats == nil || !strings.Contains(res.Stats.String(), "expected ")) {
+				t.Errorf("the alert does not carry its statistics: %+v", res.Stats)
 			}
 		})
 	}
