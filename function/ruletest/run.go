@@ -111,15 +111,25 @@ type Got struct {
 func (t *Test) Evaluate(set *rules.Set, idx int) []Got {
 	w := t.window(idx)
 	var out []Got
-	for _, s := range t.Series {
-		cut := *s
-		cut.Periods = s.Periods[:s.Upto(w.End)]
-		for _, r := range set.Evaluate(&cut, w) {
+	for _, cut := range t.upTo(w) {
+		for _, r := range set.Evaluate(cut, w) {
 			g := Got{Result: r}
 			// A run evaluates a period once it is complete: at its end.
 			g.Silenced, _ = set.Silenced(&r, w.End)
 			out = append(out, g)
 		}
+	}
+	return out
+}
+
+// upTo cuts each series at the end of w: the engine sees exactly the history
+// a run at that moment would.
+func (t *Test) upTo(w metrics.Window) []*metrics.Series {
+	out := make([]*metrics.Series, len(t.Series))
+	for i, s := range t.Series {
+		cut := *s
+		cut.Periods = s.Periods[:s.Upto(w.End)]
+		out[i] = &cut
 	}
 	return out
 }
@@ -137,10 +147,8 @@ func (t *Test) window(idx int) metrics.Window {
 func (t *Test) explain(set *rules.Set, idx int) []string {
 	w := t.window(idx)
 	var out []string
-	for _, s := range t.Series {
-		cut := *s
-		cut.Periods = s.Periods[:s.Upto(w.End)]
-		ex := set.Explain(&cut, w)
+	for _, s := range t.upTo(w) {
+		ex := set.Explain(s, w)
 		for _, r := range set.Rules {
 			st := ex[r.Name]
 			if st == nil {
