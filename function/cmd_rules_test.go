@@ -35,7 +35,7 @@ func TestCmdTestFailures(t *testing.T) {
 		last  string
 		wants []string
 	}{
-		{"a directory: its *_test.yaml files", []string{"../testdata/rules"}, exitOK, "43 passed, 0 failed",
+		{"a directory: its *_test.yaml files", []string{"../testdata/rules"}, exitOK, "45 passed, 0 failed",
 			[]string{"ok    ../testdata/rules/marketing_test.yaml", "ok    ../testdata/rules/spec_example_test.yaml"}},
 		{"a directory without tests", []string{"config"}, exitFailed, "", []string{"test: no *_test.yaml files in directory config"}},
 		{"failing expectation", []string{"ruletest/testdata/files/fail_test.yaml"}, exitFailed, "1 passed, 1 failed",

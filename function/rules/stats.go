@@ -485,7 +485,7 @@ func (ev *evaluator) stats(j int, jd *judgement) *Stats {
 		return nil
 	}
 	st := &Stats{Metric: r.Metric, Expected: e.value, Factor: e.factor, Holds: jd.holds}
-	if e.seasonal {
+	if e.seasonal && math.Abs(e.factor-1) >= 0.005 { // ×1.00 says nothing
 		st.Seasonal = e.groupName
 	}
 	if v, ok := ev.ps[j].Value(r.Metric, r.Button); ok && jd.evaluated {
