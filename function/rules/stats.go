@@ -184,7 +184,12 @@ func (c *cycle) factor(g int) float64 {
 	if c.weight == 0 || c.cnt[g] < 2 {
 		return 1
 	}
-	return 1 + c.weight*(c.sum[g]/float64(c.cnt[g])/c.mean-1)
+	if c.sum[g] == 0 {
+		// always 0 there (no clicks on Saturdays): it expects 0, and
+		// says nothing of the level
+		return 0
+	}
+	return min(10, max(0.05, 1+c.weight*(c.sum[g]/float64(c.cnt[g])/c.mean-1)))
 }
 
 // histKey is what an expectation depends on besides the series.
@@ -221,7 +226,11 @@ func (ev *evaluator) expect(j int) (baseStats, expectation) {
 	}
 	h.key, h.valid = key, false
 	var b baseStats
-	h.pts = ev.history(j, spec, h.buf[:0], &b)
+	if cap(h.pts) < seasonBuf {
+		h.pts = h.buf[:0]
+	}
+	// reuses a longer buffer a HALF_HOUR history grew in an earlier call
+	h.pts = ev.history(j, spec, h.pts[:0], &b)
 	var e expectation
 	if len(h.pts) == 0 {
 		return b, e
@@ -240,26 +249,28 @@ func (ev *evaluator) expect(j int) (baseStats, expectation) {
 	}
 	var plain float64
 	for _, p := range h.pts[:k] {
-		if e.seasonal {
-			v = append(v, p.y/cy.factor(int(p.group)))
-		} else {
-			v = append(v, p.y)
-		}
 		plain += p.y
+		if !e.seasonal {
+			v = append(v, p.y)
+		} else if f := cy.factor(int(p.group)); f > 0 {
+			v = append(v, p.y/f)
+		}
 	}
 	fk := float64(k)
 	b.n, b.meanSent, b.meanDelivered, b.stat = k, b.meanSent/fk, b.meanDelivered/fk, plain/fk
 	level, c := 0.0, 1.0
-	if r.BaselineStat == "median" {
+	switch {
+	case len(v) == 0:
+	case r.BaselineStat == "median":
 		level, c = median(v), math.Pi/2
 		b.stat = level // equal to the plain median unless seasonal
-	} else {
+	default:
 		for _, x := range v {
 			level += x
 		}
-		level /= fk
+		level /= float64(len(v))
 	}
-	h.vStat = c / fk
+	h.vStat = c / float64(max(1, len(v)))
 	e.ok, e.value = true, level*e.factor
 	h.b, h.e, h.valid = b, e, true
 	return b, e

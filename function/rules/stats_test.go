@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +192,80 @@ func TestSeasonalityField(t *testing.T) {
 	s = mustLoad(t, "rules:\n  - {name: r, metric: read_rate, condition: rise, by: 30%}\n")
 	if s.Rules[0].Seasonality != SeasonAuto {
 		t.Errorf("default seasonality %q", s.Rules[0].Seasonality)
+	}
+}
+
+// TestStatsOnRoughData: drop and rise over random series full of zeros,
+// gaps and spikes never panic, and what they report is finite.
+func TestStatsOnRoughData(t *testing.T) {
+	s := mustLoad(t, `rules:
+  - {name: rd, metric: read_rate, condition: drop, by: 30%, confidence: 0.99}
+  - {name: cr, metric: clicks, condition: rise, by: 5, baseline_stat: median}
+  - {name: sd, metric: sent, condition: drop, by: 50%}
+  - {name: kr, metric: click_rate, condition: rise, by: 50%, confidence: 0.999, button: "Go"}
+`)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 300 {
+		var rows []row
+		for range 40 {
+			switch rng.IntN(5) {
+			case 0:
+				rows = append(rows, gap)
+			case 1:
+				rows = append(rows, row{int64(rng.IntN(3)), 0, 0, 0})
+			default:
+				sent := int64(rng.IntN(5000))
+				del := sent * int64(rng.IntN(101)) / 100
+				read := del * int64(rng.IntN(101)) / 100
+				rows = append(rows, row{sent, del, read, read * int64(rng.IntN(3)) / 10})
+			}
+		}
+		ser := daily(rows, metrics.Button{Type: metrics.URLButton, Text: "Go"})
+		for d := 20; d < 40; d++ {
+			for _, r := range s.Evaluate(ser, dayWindow(d)) {
+				if st := r.Stats; st != nil && !finite(st.Expected, st.Low, st.High, st.Limit, st.Dispersion, st.Factor) {
+					t.Fatalf("series %d day %d %s: %+v", n, d, r.Rule.Name, st)
+				}
+			}
+			for name, st := range s.Explain(ser, dayWindow(d)) {
+				if !finite(st.Expected, st.Low, st.High, st.Limit, st.Dispersion, st.Factor) {
+					t.Fatalf("series %d day %d %s explained: %+v", n, d, name, st)
+				}
+			}
+		}
+	}
+}
+
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestGroupThatIsAlwaysZero(t *testing.T) {
+	// No clicks at weekends, ever: a Saturday expects none; a Wednesday's
+	// collapse still fires.
+	var rows []row
+	for d := range 5 * 7 {
+		c := int64(100 + 7*(d%3))
+		if d%7 >= 5 {
+			c = 0
+		}
+		rows = append(rows, row{1050, 1000, 600, c})
+	}
+	s := mustLoad(t, `rules:
+  - {name: r, metric: clicks, condition: drop, by: 50%, baseline: 7d}
+`)
+	sat, wed := 33, 30
+	if state, res := stateAt(t, s, daily(rows[:sat+1]), sat); state != "" {
+		t.Errorf("a Saturday without clicks: %s %+v", state, res.Stats)
+	}
+	rows[wed].c = 20
+	state, res := stateAt(t, s, daily(rows[:wed+1]), wed)
+	if state != alert.Firing || res.Stats == nil || !finite(res.Stats.Expected) || res.Stats.Expected < 90 {
+		t.Errorf("a Wednesday collapse: %q %+v", state, res)
 	}
 }
