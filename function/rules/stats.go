@@ -25,29 +25,26 @@ import (
 //     DAILY, the half hour of the day for HALF_HOUR (counted back from the
 //     evaluated period, so no time zone is needed);
 //   - seasonal (seasonality: auto) when the groups differ by more than their
-//     own noise (a one-way analysis of variance, F ≥ seasonF) and the
-//     evaluated period's group has at least two periods: each group gets a
-//     factor f = its mean / the history's mean, the baseline statistic runs
-//     over the values divided by their factors, and the expected value is
-//     that statistic times the evaluated group's factor;
+//     own noise (a one-way analysis of variance: F > 1) and the evaluated
+//     period's group has at least two periods. The groups' differences are
+//     believed in proportion w = max(0, 1 − 1/F): each group gets a factor
+//     f = 1 + w·(its mean / the history's mean − 1), the baseline statistic
+//     runs over the values divided by their factors, and the expected value
+//     is that statistic times the evaluated group's factor;
 //   - the day-to-day variation is the residual variance of the history around
 //     its (seasonal or flat) means, MS; for a rate, the part of it beyond
 //     sampling noise is τ² = max(0, MS − p(1−p)·mean(1/n)), and the ratio
 //     MS / (p(1−p)·mean(1/n)) is the dispersion shown to users (1: binomial);
 //   - the evaluated period's rate is expected within e ± z·σ, where
-//     σ² = e(1−e)/n + f²·τ² + var(e), var(e) = f²·MS·(c/k + s/m): the
+//     σ² = e(1−e)/n + f²·τ² + var(e), var(e) = f²·MS·(c/k + w²/m): the
 //     sampling noise of today's n, the series' own variation, and the
 //     uncertainty of the expectation (k baseline periods, c = 1 for the mean
-//     and π/2 for the median; m periods in the evaluated group, s = 1 when
-//     seasonal, else 0). The test uses the larger of σ and the pooled
-//     two-proportion standard error.
+//     and π/2 for the median; m periods in the evaluated group). The test
+//     uses the larger of σ and the pooled two-proportion standard error;
+//   - one collapsed day in the history must not hide the next: residuals
+//     beyond trimK robust standard deviations are left out of MS.
 
 const (
-	// seasonF is the least F statistic of the weekday (or time-of-day)
-	// groups that makes a series seasonal: the groups' means must differ
-	// twice as much as their noise predicts. Under no seasonality about one
-	// series in ten passes, and its factors then carry little error.
-	seasonF = 2.0
 	// minResidualDF is the least number of degrees of freedom the residual
 	// variance needs before it is trusted.
 	minResidualDF = 3
@@ -55,8 +52,9 @@ const (
 	// left out of the observed variation (a normal day is beyond 3.5 once
 	// in 2,000).
 	trimK = 3.5
-	// seasonBuf is the history held on the stack (28 days of DAILY periods
-	// plus a long baseline); longer HALF_HOUR histories allocate.
+	// seasonBuf is the history a pooled scratch buffer holds without
+	// growing: 28 days of DAILY periods plus a long baseline. A HALF_HOUR
+	// history (7 × 48) grows it once.
 	seasonBuf = 64
 )
 
