@@ -87,7 +87,7 @@ func seasonPeriods(g metrics.Granularity) int {
 // histPoint is one sending period of the history.
 type histPoint struct {
 	y     float64 // the metric
-	inv   float64 // 1/denominator (rates), 0 otherwise
+	den   float64 // its denominator (rates), 0 otherwise
 	group int32   // place in the cycle; 0 is the evaluated period's
 	inWin bool    // within the history window (else only in the baseline)
 }
@@ -292,7 +292,9 @@ func (ev *evaluator) spread(e *expectation, den int64) {
 	for _, p := range pts {
 		if p.inWin {
 			rs = append(rs, p.y-cy.mean*cy.factor(int(p.group)))
-			invSum += p.inv
+			if p.den > 0 {
+				invSum += 1 / p.den
+			}
 		}
 	}
 	ss, kept := trimmedSS(rs)
@@ -342,7 +344,10 @@ func trimmedSS(rs []float64) (ss float64, kept int) {
 func (ev *evaluator) history(j int, spec seasonSpec, pts []histPoint, b *baseStats) []histPoint {
 	r := ev.r
 	t := ev.ps[j].Start.Unix()
-	win, step := int64(spec.window/time.Second), int64(spec.step/time.Second)
+	win := int64(spec.window / time.Second)
+	// places by multiplication: two integer divisions a period cost more
+	// than the rest of the loop
+	perStep, groups := 1/spec.step.Seconds(), float64(spec.groups)
 	rate := metrics.IsRate(r.Metric)
 	// the two common rates straight from their counts: countsOf and Value
 	// would switch on the metric's name for every period
@@ -380,9 +385,10 @@ func (ev *evaluator) history(j int, spec seasonSpec, pts []histPoint, b *baseSta
 			hp.y = y
 		}
 		// round to the nearest place: DST days are 23 or 25 hours long
-		hp.group = int32((back + step/2) / step % int64(spec.groups))
-		if rate && den > 0 {
-			hp.inv = 1 / float64(den)
+		steps := math.Floor(float64(back)*perStep + 0.5)
+		hp.group = int32(steps - groups*math.Floor(steps/groups))
+		if rate {
+			hp.den = float64(den)
 		}
 		if len(pts) < r.Baseline {
 			b.num += num
