@@ -143,9 +143,10 @@ deploy-check: package
 	  $(GO) test -count=1 -v ./function/deploy
 
 ## quality: alert-quality benchmark: the shipped rules over synthetic campaigns with labelled incidents,
-## 5 seeds; prints recall and false alerts per 1,000 template-days, fails when a target is missed
+## 5 seeds of each traffic profile (binomial, and real: rates that move from day to day and by weekday);
+## prints recall and false alerts per 1,000 template-days, fails when a target is missed
 quality:
-	$(GO) run ./function/quality/cmd/quality -rules rules -seeds 1,2,3,4,5
+	$(GO) run ./function/quality/cmd/quality -rules rules -seeds 1,2,3,4,5 -profiles binomial,real
 
 clean:
 	rm -rf dist .state
