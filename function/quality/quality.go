@@ -303,13 +303,7 @@ func Run(cfg Config, seed uint64) (*Report, error) {
 				if since < evalFrom {
 					continue // began before the evaluated days: warm-up
 				}
-				a := Alert{Seed: seed, Rule: r.Rule.Name, Severity: r.Rule.Severity, Template: s.Template, Language: s.Language,
-					Button: r.Button, Pattern: spec.Pattern, Volume: spec.Volume, Day: since,
-					Date: cfg.Start.AddDate(0, 0, since), Value: r.Value, Baseline: r.Baseline,
-					VolumeOn: r.Volume, Summary: r.Summary, Detail: r.Detail}
-				if r.Stats != nil {
-					a.Detail = r.Stats.String()
-				}
+				a := newAlert(seed, r, spec, cfg.Start, since)
 				if inc != nil && since >= cover[0] && since < cover[1] {
 					a.Incident = inc.Kind
 				}
@@ -329,6 +323,18 @@ func Run(cfg Config, seed uint64) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// newAlert records a new firing alert of series spec that began on day since.
+func newAlert(seed uint64, r *rules.Result, spec *sim.Spec, start time.Time, since int) Alert {
+	a := Alert{Seed: seed, Rule: r.Rule.Name, Severity: r.Rule.Severity, Template: r.Key.Template, Language: r.Key.Language,
+		Button: r.Button, Pattern: spec.Pattern, Volume: spec.Volume, Day: since,
+		Date: start.AddDate(0, 0, since), Value: r.Value, Baseline: r.Baseline,
+		VolumeOn: r.Volume, Summary: r.Summary, Detail: r.Detail}
+	if r.Stats != nil {
+		a.Detail = r.Stats.String()
+	}
+	return a
 }
 
 func simOptions(cfg Config) sim.Options {
