@@ -42,7 +42,7 @@ commands:
   enable-roi             turn on the WhatsApp ROI metrics (EnableWhatsappROIMetric) for
                          the configured space; GetChatappTemplateMetric has data a day later
 
-Configuration is read from the environment: see README.md.
+Configuration is read from the environment: see docs/configuration.md.
 `
 
 // environ is what differs between FC and a terminal.

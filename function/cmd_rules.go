@@ -28,7 +28,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print every passing test too")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: cams-alert test [-v] [FILES]\n\nRuns rule unit tests (default: %s). See README.md, \"Rule tests\".\n", defaultRuleTests)
+		fmt.Fprintf(stderr, "usage: cams-alert test [-v] [FILES]\n\nRuns rule unit tests (default: %s). See docs/rules.md, \"Rule tests\".\n", defaultRuleTests)
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitConfig

@@ -10,7 +10,7 @@
 // not be delivered is kept as a "pending" entry carrying its alert.Item, so a
 // later run (even one evaluating a later period) can re-send it.
 //
-// Typical run (see the README section "The ledger"):
+// Typical run (see docs/operations.md, "The ledger"):
 //
 //	unlock, err := ledger.Lock(stateDir)      // one writer at a time
 //	defer unlock()

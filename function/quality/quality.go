@@ -84,7 +84,7 @@ func DefaultConfig() Config {
 }
 
 // Labelling constants: what a competent detector could see on an
-// incident's first day (see README, "Alert quality").
+// incident's first day (see docs/quality.md, "Detectable incidents").
 const (
 	// A rate collapse is detectable when a one-sided two-proportion z-test
 	// at 99% confidence, fed the expected rates and the day's real

@@ -10,7 +10,7 @@ import (
 	"github.com/cams-alert/cams-alert/function/metrics"
 )
 
-// Absent detection (see README "absent"): the sending pattern is learned from
+// Absent detection (see docs/rules.md, "absent"): the sending pattern is learned from
 // the rule's baseline window of calendar periods ending at the series' last
 // send before the evaluated period. A period without a send is "expected"
 // when either

@@ -1,6 +1,6 @@
 // Command sample writes the bundled demo data (testdata/sample): recorded
 // GetChatappTemplateMetric responses for a handful of templates whose stories
-// the README tells. Regenerate with `go run ./function/sim/sample`.
+// the README's "Two commands" section tells. Regenerate with `go run ./function/sim/sample`.
 package main
 
 import (
