@@ -343,7 +343,10 @@ func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 	}
 	for _, e := range s.Errors {
 		label := "not checked"
-		if e.Rule != "" || e.Code == monitor.CodeLedgerUnwritable {
+		switch {
+		case e.Warning:
+			label = "warning"
+		case e.Rule != "" || e.Code == monitor.CodeLedgerUnwritable:
 			label = "error"
 		}
 		fmt.Fprintf(w, "%s: %s\n", label, e.String())

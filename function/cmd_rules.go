@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/backtest"
+	"github.com/cams-alert/cams-alert/function/cams"
 	"github.com/cams-alert/cams-alert/function/metrics"
 	"github.com/cams-alert/cams-alert/function/monitor"
 	"github.com/cams-alert/cams-alert/function/ruletest"
@@ -64,7 +65,9 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 }
 
 // replay adds each template's episodes over the last days to res, and
-// returns the templates that could not be fetched, with why.
+// returns the templates that could not be fetched, with why. A warning
+// (buckets of another granularity dropped) is logged and the rest of the
+// answer replayed.
 func replay(ctx context.Context, d *monitor.Deps, templates []string, at time.Time, days int, res *backtest.Report) []string {
 	var errs []string
 	failed := map[string]bool{}
@@ -77,7 +80,9 @@ func replay(ctx context.Context, d *monitor.Deps, templates []string, at time.Ti
 			}
 			q.Template = code
 			series, err := d.Source.Metrics(ctx, q)
-			if err != nil {
+			if err != nil && cams.IsWarning(err) {
+				d.Log.Warn("template replayed with a warning", "template", code, "warning", err)
+			} else if err != nil {
 				failed[code] = true
 				errs = append(errs, fmt.Sprintf("%s: %v", code, err))
 				continue
@@ -134,7 +139,8 @@ func (a *app) cmdBacktest(ctx context.Context, args []string, stdout, stderr io.
 	if loc == nil {
 		loc = time.UTC
 	}
-	deps := &monitor.Deps{Source: src, Rules: s.rules, Evaluate: evaluate(s.rules), LookbackDays: s.cfg.LookbackDays, Location: loc}
+	deps := &monitor.Deps{Source: src, Rules: s.rules, Evaluate: evaluate(s.rules), LookbackDays: s.cfg.LookbackDays, Location: loc,
+		Log: s.log}
 	res := &backtest.Report{At: at, Days: *days, Location: loc}
 	errs := replay(ctx, deps, templates, at, *days, res)
 	sort.Strings(errs)

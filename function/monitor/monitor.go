@@ -75,6 +75,10 @@ type Error struct {
 	Rule     string `json:"rule,omitempty"`
 	Code     string `json:"code"`
 	Message  string `json:"message"`
+	// Warning marks a problem that did not stop the check (buckets of the
+	// wrong granularity dropped, names not looked up): reported, but the
+	// run still exits 0 and FC does not retry it.
+	Warning bool `json:"warning,omitempty"`
 }
 
 // Unchecked is the code of templates left out because the run's time budget
@@ -130,8 +134,9 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 	setPeriod := func(w metrics.Window) { periodOnce.Do(func() { ev.Period = w }) }
 	var failures ruleFailures
 
-	unchecked := fetchAll(fctx, d, templates, func(code string) ([]Result, bool, error) {
-		return checkTemplate(fctx, d, queries, grans, code, loc, opt.At, setPeriod, failures.add)
+	c := &checker{d: d, queries: queries, grans: grans, loc: loc, at: opt.At, setPeriod: setPeriod, failed: failures.add}
+	unchecked := fetchAll(fctx, d, templates, func(code string) (checked, error) {
+		return c.check(fctx, code)
 	}, ev, log)
 	ev.Errors = append(ev.Errors, failures.errors(log)...)
 	if len(unchecked) > 0 {
@@ -181,7 +186,7 @@ func (d *Deps) Query(g metrics.Granularity, at time.Time, extra int) cams.Query 
 // fetchAll checks templates on a pool of workers until fctx ends, adding
 // what check found to ev; it returns the templates the budget left
 // unchecked.
-func fetchAll(fctx context.Context, d *Deps, templates []string, check func(code string) ([]Result, bool, error),
+func fetchAll(fctx context.Context, d *Deps, templates []string, check func(code string) (checked, error),
 	ev *Evaluation, log *slog.Logger) []Error {
 	workers := d.Workers
 	if workers <= 0 {
@@ -204,7 +209,7 @@ func fetchAll(fctx context.Context, d *Deps, templates []string, check func(code
 					return
 				}
 				code := templates[i]
-				res, empty, err := check(code)
+				res, err := check(code)
 				mu.Lock()
 				switch {
 				case err != nil && outOfBudget(fctx, err):
@@ -214,10 +219,14 @@ func fetchAll(fctx context.Context, d *Deps, templates []string, check func(code
 					log.Warn("template not checked", "template", code, "error", err)
 				default:
 					ev.Templates++
-					if empty {
+					if res.empty {
 						ev.Empty++
 					}
-					ev.Results = append(ev.Results, res...)
+					ev.Results = append(ev.Results, res.results...)
+					ev.Errors = append(ev.Errors, res.warnings...)
+					for _, w := range res.warnings {
+						log.Warn("template checked with a warning", "template", code, "code", w.Code, "warning", w.Message)
+					}
 				}
 				mu.Unlock()
 			}
@@ -231,45 +240,81 @@ func fetchAll(fctx context.Context, d *Deps, templates []string, check func(code
 	return unchecked
 }
 
-// checkTemplate fetches one template at every granularity the rules need and
-// evaluates it; nothing of its history outlives this call.
-func checkTemplate(ctx context.Context, d *Deps, queries map[metrics.Granularity]cams.Query,
-	grans []metrics.Granularity, code string, loc *time.Location, at time.Time,
-	setPeriod func(metrics.Window), failed func(RuleFailure)) (out []Result, empty bool, err error) {
-	evaluate := d.Evaluate
+// checker fetches one template at every granularity the rules need and
+// evaluates it; nothing of its history outlives a check.
+type checker struct {
+	d         *Deps
+	queries   map[metrics.Granularity]cams.Query
+	grans     []metrics.Granularity
+	loc       *time.Location
+	at        time.Time
+	setPeriod func(metrics.Window)
+	failed    func(RuleFailure)
+}
+
+// checked is what one template's check found.
+type checked struct {
+	results []Result
+	// empty: every query answered with no data at all.
+	empty bool
+	// warnings are the problems the check went on despite (buckets of
+	// another granularity dropped): the rest of the answer was evaluated.
+	warnings []Error
+}
+
+func (c *checker) check(ctx context.Context, code string) (out checked, err error) {
+	evaluate := c.d.Evaluate
 	if evaluate == nil {
 		evaluate = func(s *metrics.Series, w metrics.Window) ([]rules.Result, []RuleFailure) {
-			return d.Rules.Evaluate(s, w), nil
+			return c.d.Rules.Evaluate(s, w), nil
 		}
 	}
-	empty = true
-	for gi, g := range grans {
-		q := queries[g]
+	out.empty = true
+	for gi, g := range c.grans {
+		q := c.queries[g]
 		q.Template = code
-		series, err := d.Source.Metrics(ctx, q)
+		series, err := c.d.Source.Metrics(ctx, q)
 		if err != nil {
-			return nil, false, err
+			// A warning comes with a series that is good to use: the
+			// template is checked, and the warning reported.
+			if !cams.IsWarning(err) {
+				return checked{}, err
+			}
+			out.warnings = append(out.warnings, warningError(code, err))
 		}
 		if len(series) > 0 {
-			empty = false
+			out.empty = false
 		}
-		grid := metrics.GridFor(g, loc, series...)
-		w := grid.Latest(at)
+		grid := metrics.GridFor(g, c.loc, series...)
+		w := grid.Latest(c.at)
 		if gi == 0 && len(series) > 0 {
-			setPeriod(w)
+			c.setPeriod(w)
 		}
 		for _, s := range series {
 			rs, fails := evaluate(s, w)
 			for _, r := range rs {
-				out = append(out, Result{Result: r})
+				out.results = append(out.results, Result{Result: r})
 			}
 			for _, f := range fails {
 				f.Template = code
-				failed(f)
+				c.failed(f)
 			}
 		}
 	}
-	return out, empty, nil
+	return out, nil
+}
+
+// warningError is the summary entry of a cams warning about template code.
+func warningError(code string, err error) Error {
+	e := Error{Template: code, Code: "Warning", Message: err.Error(), Warning: true}
+	var w *cams.Warning
+	if errors.As(err, &w) {
+		e.Code, e.Message = w.Code, w.Message
+		if w.Code == cams.CodeSpanMismatch {
+			e.Message += " (the template was checked without them)"
+		}
+	}
+	return e
 }
 
 // defaultWorkers is the fetch concurrency when Deps leaves it open: twice the

@@ -67,8 +67,10 @@ const maxListed = 10
 func templateProblems(errs []Error) []alert.Problem {
 	var out []alert.Problem
 	byCode := map[string][]string{}
+	warning := map[string]bool{}
 	var order []string
 	for _, e := range errs {
+		warning[e.Code] = e.Warning
 		n := len(byCode[e.Code])
 		if n < maxListed {
 			out = append(out, alert.Problem{Template: e.Template, Code: e.Code, Message: e.Message})
@@ -80,8 +82,12 @@ func templateProblems(errs []Error) []alert.Problem {
 	}
 	for _, code := range order {
 		if rest := byCode[code][min(len(byCode[code]), maxListed):]; len(rest) > 0 {
+			what := "not checked for the same reason"
+			if warning[code] {
+				what = "checked with the same warning"
+			}
 			out = append(out, alert.Problem{Code: code, Message: fmt.Sprintf(
-				"and %d more templates not checked for the same reason (all are listed in the run summary's errors)", len(rest))})
+				"and %d more templates %s (all are listed in the run summary's errors)", len(rest), what)})
 		}
 	}
 	return out

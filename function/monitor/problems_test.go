@@ -50,3 +50,31 @@ func TestTemplateProblemsFoldsLongLists(t *testing.T) {
 		})
 	}
 }
+
+// Warnings (the template was checked) fold with their own words, and do not
+// make a run fail; any real error beside them does.
+func TestWarningsAreReportedNotFailed(t *testing.T) {
+	var warns []Error
+	for i := range maxListed + 5 {
+		warns = append(warns, Error{Template: fmt.Sprintf("W%02d", i), Code: "Response.SpanMismatch", Message: "2 buckets dropped", Warning: true})
+	}
+	got := templateProblems(warns)
+	if last := got[len(got)-1]; !strings.Contains(last.Message, "5 more templates checked with the same warning") {
+		t.Errorf("fold line %q, want it to say the templates were checked", last.Message)
+	}
+	cases := []struct {
+		name   string
+		errors []Error
+		ok     bool
+	}{
+		{"no errors", nil, true},
+		{"warnings only", warns, true},
+		{"a warning and an unchecked template", append([]Error{{Template: "T", Code: Unchecked}}, warns[0]), false},
+	}
+	for _, tc := range cases {
+		s := &Summary{Errors: tc.errors}
+		if s.OK() != tc.ok {
+			t.Errorf("%s: OK() = %v, want %v", tc.name, s.OK(), tc.ok)
+		}
+	}
+}

@@ -57,7 +57,15 @@ func (c Counts) Undelivered() bool { return c.Pending > 0 || c.HealthPending > 0
 
 // OK reports whether the run checked everything and delivered everything:
 // exit 0, and no FC retry needed.
-func (s *Summary) OK() bool { return len(s.Errors) == 0 && !s.Notifications.Undelivered() }
+// Warnings do not count: what they are about was checked.
+func (s *Summary) OK() bool {
+	for _, e := range s.Errors {
+		if !e.Warning {
+			return false
+		}
+	}
+	return !s.Notifications.Undelivered()
+}
 
 func newSummary(ev *Evaluation) *Summary {
 	s := &Summary{At: ev.At, Period: PeriodJSON{Start: ev.Period.Start, End: ev.Period.End},
