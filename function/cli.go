@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -341,6 +342,9 @@ func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 		}
 		fmt.Fprintln(w)
 	}
+	for _, a := range s.Alerts {
+		printAlert(w, a)
+	}
 	for _, e := range s.Errors {
 		label := "not checked"
 		switch {
@@ -351,6 +355,24 @@ func printSummary(w io.Writer, s *monitor.Summary, dryRun bool) {
 		}
 		fmt.Fprintf(w, "%s: %s\n", label, e.String())
 	}
+}
+
+// printAlert is one alert of the summary as a line: the template's name
+// beside its code, so that a reader knows which campaign it is.
+func printAlert(w io.Writer, a monitor.AlertJSON) {
+	tmpl := a.Template
+	if a.TemplateName != "" {
+		tmpl += " " + strconv.Quote(a.TemplateName)
+	}
+	fmt.Fprintf(w, "  %-8s [%s] %s (%s)", a.State, a.Severity, tmpl, a.Language)
+	if a.Button != "" {
+		fmt.Fprintf(w, " button %q", a.Button)
+	}
+	fmt.Fprintf(w, " — rule %s", a.Rule)
+	if a.Silenced != "" {
+		fmt.Fprintf(w, " · silenced: %s", a.Silenced)
+	}
+	fmt.Fprintln(w)
 }
 
 // cmdEnableROI calls EnableWhatsappROIMetric once for the configured scope

@@ -130,10 +130,13 @@ func (a *app) cmdBacktest(ctx context.Context, args []string, stdout, stderr io.
 		printErr(stderr, err)
 		return exitConfig
 	}
-	templates, err := monitor.Discover(ctx, src, s.cfg.Templates)
-	if err != nil {
-		fmt.Fprintf(stderr, "backtest: cannot list templates: %v\n", err)
-		return exitFailed
+	templates := s.cfg.Templates
+	if len(templates) == 0 {
+		// Names are not shown by backtest: only the codes are listed.
+		if templates, _, err = monitor.Discover(ctx, src, nil); err != nil {
+			fmt.Fprintf(stderr, "backtest: cannot list templates: %v\n", err)
+			return exitFailed
+		}
 	}
 	loc := s.cfg.Location
 	if loc == nil {

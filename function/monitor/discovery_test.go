@@ -2,11 +2,14 @@ package monitor
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/cams"
+	"github.com/cams-alert/cams-alert/function/metrics"
 	"github.com/cams-alert/cams-alert/function/rules"
 )
 
@@ -32,5 +35,44 @@ func TestBudgetExhaustedDuringDiscovery(t *testing.T) {
 	want := time.Date(2026, 11, 23, 0, 0, 0, 0, loc)
 	if !ev.Period.Start.Equal(want) || !ev.Period.End.Equal(want.AddDate(0, 0, 1)) {
 		t.Errorf("period = %v – %v, want the day of %v", ev.Period.Start, ev.Period.End, want)
+	}
+}
+
+// Discover names the templates it returns, configured ones too; a replay
+// without templates.json knows no names, and says nothing about it.
+func TestDiscoverNames(t *testing.T) {
+	bare := t.TempDir()
+	body, err := os.ReadFile("../../testdata/sample/1100SHOP0001.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bare, "1100SHOP0001.json"), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		dir        string
+		configured []string
+		wantCount  int
+		wantName   string // of 1100SHOP0001 in en
+	}{
+		{"discovered", "../../testdata/sample", nil, 7, "demo 1100SHOP0001"},
+		{"configured", "../../testdata/sample", []string{"1100SHOP0001"}, 1, "demo 1100SHOP0001"},
+		{"no names recorded", bare, nil, 1, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, names, err := Discover(context.Background(), &cams.Replay{Dir: tc.dir}, tc.configured)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.wantCount {
+				t.Errorf("%d templates, want %d", len(got), tc.wantCount)
+			}
+			k := metrics.Key{Template: "1100SHOP0001", Language: "en"}
+			if n := names.Name(k); n != tc.wantName {
+				t.Errorf("name %q, want %q", n, tc.wantName)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -60,12 +61,18 @@ type Evaluation struct {
 	Errors    []Error
 	// Empty counts templates whose every query returned no data at all.
 	Empty int
+	// Names are the templates' names (ListChatappTemplate), empty when
+	// they could not be looked up: messages then show codes alone.
+	Names cams.Names
 }
 
 // Result is one firing or resolved alert with its rule.
 type Result struct {
 	rules.Result
-	Silenced string // silence reason, empty when not silenced
+	// TemplateName is the template's name beside its code, "" when
+	// unknown.
+	TemplateName string
+	Silenced     string // silence reason, empty when not silenced
 }
 
 // Error is a template that could not be checked, or a rule that could not
@@ -103,7 +110,7 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 		fctx, cancel = context.WithDeadline(ctx, deadline.Add(-opt.Reserve))
 	}
 	defer cancel()
-	templates, err := Discover(fctx, d.Source, d.Templates)
+	templates, names, err := discover(fctx, d, ev, log)
 	if err != nil {
 		e := toError("", err)
 		e.Message = "could not list the templates to check (ListChatappTemplate): " + e.Message
@@ -115,9 +122,6 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 		}
 		ev.Calls, ev.Retries = d.Source.Stats()
 		return ev
-	}
-	if len(d.Templates) == 0 {
-		log.Info("discovered templates", "count", len(templates))
 	}
 	grans := d.Rules.Granularities()
 	queries := make(map[metrics.Granularity]cams.Query, len(grans))
@@ -138,6 +142,7 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 	unchecked := fetchAll(fctx, d, templates, func(code string) (checked, error) {
 		return c.check(fctx, code)
 	}, ev, log)
+	ev.Names = names()
 	ev.Errors = append(ev.Errors, failures.errors(log)...)
 	if len(unchecked) > 0 {
 		log.Warn("run time budget exhausted: templates left unchecked", "unchecked", len(unchecked),
@@ -148,26 +153,67 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 		ev.Period = metrics.GridFor(grans[0], loc).Latest(opt.At)
 	}
 	ev.Calls, ev.Retries = d.Source.Stats()
+	for i := range ev.Results {
+		ev.Results[i].TemplateName = ev.Names.Name(ev.Results[i].Key)
+	}
 	sortResults(ev.Results)
 	sort.SliceStable(ev.Errors, func(i, j int) bool { return ev.Errors[i].Template < ev.Errors[j].Template })
 	return ev
 }
 
-// Discover is the templates to check: the configured ones, else every
-// template of the account (ListChatappTemplate), each once.
-func Discover(ctx context.Context, src cams.Source, configured []string) ([]string, error) {
+// Discover is the templates to check, the configured ones or else every
+// template of the account (ListChatappTemplate), each once, and their
+// names. Configured templates have their names looked up too; when that
+// fails, the error is a *cams.Warning (cams.IsWarning) and the templates
+// come without names.
+func Discover(ctx context.Context, src cams.Source, configured []string) ([]string, cams.Names, error) {
 	if len(configured) > 0 {
-		return configured, nil
+		names, err := cams.LookupNames(ctx, src)
+		return configured, names, err
 	}
 	list, err := src.ListTemplates(ctx)
 	if err != nil {
-		return nil, err
+		return nil, cams.Names{}, err
 	}
 	templates := make([]string, 0, len(list))
 	for _, t := range list {
 		templates = append(templates, t.Code)
 	}
-	return dedupe(templates), nil
+	return dedupe(templates), cams.NamesOf(list), nil
+}
+
+// discover is Discover for a run. Configured templates have their names
+// looked up beside the fetch, not before it: listing an ISV's templates takes
+// seconds at 5 calls a second. names waits for them; a failed lookup is a
+// warning in ev (a lookup cut off by the run's budget only a log line: the
+// templates it left unchecked are reported already).
+func discover(fctx context.Context, d *Deps, ev *Evaluation, log *slog.Logger) (templates []string, names func() cams.Names, err error) {
+	if len(d.Templates) == 0 {
+		templates, found, err := Discover(fctx, d.Source, nil)
+		if err == nil {
+			log.Info("discovered templates", "count", len(templates))
+		}
+		return templates, func() cams.Names { return found }, err
+	}
+	var (
+		found   cams.Names
+		lookErr error
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		_, found, lookErr = Discover(fctx, d.Source, d.Templates)
+	}()
+	return dedupe(slices.Clone(d.Templates)), func() cams.Names {
+		<-done
+		if lookErr != nil {
+			log.Warn("template names not looked up: messages show codes only", "error", lookErr)
+			if !outOfBudget(fctx, lookErr) {
+				ev.Errors = append(ev.Errors, warningError("", lookErr))
+			}
+		}
+		return found
+	}, nil
 }
 
 // Query is the metrics query for granularity g at moment at: what the

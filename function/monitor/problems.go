@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/alert"
+	"github.com/cams-alert/cams-alert/function/cams"
 	"github.com/cams-alert/cams-alert/function/ledger"
 )
 
@@ -70,6 +71,10 @@ func templateProblems(errs []Error) []alert.Problem {
 	warning := map[string]bool{}
 	var order []string
 	for _, e := range errs {
+		if e.Code == cams.CodeNamesUnavailable {
+			// The messages show codes: that is the news, every period.
+			continue
+		}
 		warning[e.Code] = e.Warning
 		n := len(byCode[e.Code])
 		if n < maxListed {

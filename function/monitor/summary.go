@@ -25,15 +25,17 @@ type PeriodJSON struct {
 
 // AlertJSON is one alert of the summary.
 type AlertJSON struct {
-	Rule     string   `json:"rule"`
-	Template string   `json:"template"`
-	Language string   `json:"language"`
-	Button   string   `json:"button,omitempty"`
-	Severity string   `json:"severity"`
-	State    string   `json:"state"`
-	Value    float64  `json:"value"`
-	Baseline *float64 `json:"baseline,omitempty"`
-	Silenced string   `json:"silenced,omitempty"`
+	Rule     string `json:"rule"`
+	Template string `json:"template"`
+	// TemplateName is omitted when the name is unknown.
+	TemplateName string   `json:"template_name,omitempty"`
+	Language     string   `json:"language"`
+	Button       string   `json:"button,omitempty"`
+	Severity     string   `json:"severity"`
+	State        string   `json:"state"`
+	Value        float64  `json:"value"`
+	Baseline     *float64 `json:"baseline,omitempty"`
+	Silenced     string   `json:"silenced,omitempty"`
 }
 
 // Counts are alert notifications (one alert to one channel) by outcome.
@@ -79,7 +81,8 @@ func newSummary(ev *Evaluation) *Summary {
 	}
 	for i := range ev.Results {
 		r := &ev.Results[i]
-		a := AlertJSON{Rule: r.Rule.Name, Template: r.Key.Template, Language: r.Key.Language, Button: r.Button,
+		a := AlertJSON{Rule: r.Rule.Name, Template: r.Key.Template, TemplateName: r.TemplateName,
+			Language: r.Key.Language, Button: r.Button,
 			Severity: r.Rule.Severity, State: r.State, Value: clean(r.Value), Silenced: r.Silenced}
 		if r.HasBaseline {
 			b := clean(r.Baseline)
