@@ -54,7 +54,8 @@ type environ struct {
 // app is one invocation's world: the environment it reads and what tests
 // tune. Nothing in it is global, so tests run side by side.
 type app struct {
-	// lookup reads the environment (os.LookupEnv in production).
+	// lookup reads the environment; nil (production) is the process's,
+	// read with envconfig.
 	lookup func(string) (string, bool)
 	tune   tuning
 }
@@ -187,7 +188,7 @@ func (a *app) load(stderr io.Writer) (*setup, error) {
 // loadConfigRules reads the configuration, then the rules it points at. A
 // configuration error is returned as is; a rules error is rules.Diagnostics.
 func (a *app) loadConfigRules() (*setup, error) {
-	cfg, err := config.Load(a.lookup)
+	cfg, err := a.config()
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +383,7 @@ func (a *app) cmdEnableROI(ctx context.Context, args []string, stdout, stderr io
 		fmt.Fprintf(stderr, "enable-roi: unexpected argument %q\n", args[0])
 		return exitConfig
 	}
-	cfg, err := config.Load(a.lookup)
+	cfg, err := a.config()
 	if err != nil {
 		printErr(stderr, err)
 		return exitConfig

@@ -25,7 +25,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "DEBUG=sdk makes the Alibaba Cloud SDK print signed requests, with credentials, on stdout: unset it (cams-alert logs what it does on stderr)")
 		os.Exit(exitConfig)
 	}
-	a := &app{lookup: os.LookupEnv}
+	a := &app{} // the process's environment
 	if os.Getenv("FC_RUNTIME_API") != "" {
 		fc.Start(a.handle)
 		return

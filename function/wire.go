@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -23,9 +24,22 @@ import (
 // lookupEnv reads a ${VAR} of the rules the way config reads its own
 // variables: without stray whitespace, and empty as unset.
 func (a *app) lookupEnv(name string) (string, bool) {
-	v, ok := a.lookup(name)
+	lookup := a.lookup
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	v, ok := lookup(name)
 	v = strings.TrimSpace(v)
 	return v, ok && v != ""
+}
+
+// config reads the configuration: from the process's environment with
+// envconfig, or from the app's lookup (tests, each with its own).
+func (a *app) config() (*config.Config, error) {
+	if a.lookup == nil {
+		return config.FromEnvironment()
+	}
+	return config.Load(a.lookup)
 }
 
 // webhookTimeout bounds one request to a chat platform.

@@ -14,6 +14,8 @@ import (
 	"time"
 	_ "time/tzdata" // FC's go1 runtime image may lack a zoneinfo database
 
+	"github.com/kelseyhightower/envconfig"
+
 	"github.com/cams-alert/cams-alert/function/webhook"
 )
 
@@ -24,55 +26,88 @@ const DefaultEndpoint = "https://cams.ap-southeast-1.aliyuncs.com"
 // test), for callers that need it when the configuration did not load.
 const DefaultRulesPath = "rules"
 
-// Config is every variable the function reads. The env tags are the
-// variable names; s.yaml must set exactly these (checked by a test).
+// Raw is the environment as the function reads it: one string per
+// variable, as set. The envconfig tags are the variable names (s.yaml must
+// set exactly these, checked by a test), the default tags what an unset or
+// empty variable means. FromEnvironment fills it with envconfig, Load from a
+// lookup function; Parse, shared by both, does everything else.
+type Raw struct {
+	AccessKeyID     string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_ID"`
+	AccessKeySecret string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_SECRET"`
+	SecurityToken   string `envconfig:"ALIBABA_CLOUD_SECURITY_TOKEN"`
+
+	Endpoint     string `envconfig:"CAMS_ENDPOINT" default:"https://cams.ap-southeast-1.aliyuncs.com"`
+	Region       string `envconfig:"CAMS_REGION" default:"ap-southeast-1"`
+	QPS          string `envconfig:"CAMS_QPS" default:"40"`
+	CustSpaceID  string `envconfig:"CAMS_CUST_SPACE_ID"`
+	IsvCode      string `envconfig:"CAMS_ISV_CODE"`
+	Templates    string `envconfig:"CAMS_TEMPLATES"`
+	LookbackDays string `envconfig:"CAMS_LOOKBACK_DAYS"`
+
+	RulesPath string `envconfig:"RULES_PATH" default:"rules"` // DefaultRulesPath
+	StateDir  string `envconfig:"STATE_DIR" default:".state"`
+
+	SlackWebhookURL    string `envconfig:"SLACK_WEBHOOK_URL"`
+	SlackBotToken      string `envconfig:"SLACK_BOT_TOKEN"`
+	SlackChannel       string `envconfig:"SLACK_CHANNEL"`
+	DingTalkWebhookURL string `envconfig:"DINGTALK_WEBHOOK_URL"`
+	DingTalkSecret     string `envconfig:"DINGTALK_SECRET"`
+
+	Timezone      string `envconfig:"TIMEZONE" default:"Asia/Shanghai"`
+	MessageLocale string `envconfig:"MESSAGE_LOCALE" default:"en"`
+
+	ActionURL          string `envconfig:"ACTION_URL"`
+	ActionSecret       string `envconfig:"ACTION_SECRET"`
+	SlackSigningSecret string `envconfig:"SLACK_SIGNING_SECRET"`
+}
+
+// Config is the configuration, parsed and checked: each field is the Raw
+// field of the same name.
 type Config struct {
-	AccessKeyID     string `env:"ALIBABA_CLOUD_ACCESS_KEY_ID"`
-	AccessKeySecret string `env:"ALIBABA_CLOUD_ACCESS_KEY_SECRET"`
-	SecurityToken   string `env:"ALIBABA_CLOUD_SECURITY_TOKEN"`
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
 
 	// Endpoint is the API's URL. A file:// URL replays recorded API
 	// responses from that directory instead (no credentials, no network).
-	Endpoint     string   `env:"CAMS_ENDPOINT" default:"https://cams.ap-southeast-1.aliyuncs.com"`
-	Region       string   `env:"CAMS_REGION" default:"ap-southeast-1"`
-	QPS          int      `env:"CAMS_QPS" default:"40"`
-	CustSpaceID  string   `env:"CAMS_CUST_SPACE_ID"`
-	IsvCode      string   `env:"CAMS_ISV_CODE"`
-	Templates    []string `env:"CAMS_TEMPLATES"`
-	LookbackDays int      `env:"CAMS_LOOKBACK_DAYS"` // 0: what the rules need
+	Endpoint     string
+	Region       string
+	QPS          int
+	CustSpaceID  string
+	IsvCode      string
+	Templates    []string
+	LookbackDays int // 0: what the rules need
 
-	RulesPath string `env:"RULES_PATH" default:"rules"` // DefaultRulesPath
-	StateDir  string `env:"STATE_DIR" default:".state"`
+	RulesPath string
+	StateDir  string
 
-	SlackWebhookURL    string `env:"SLACK_WEBHOOK_URL"`
-	SlackBotToken      string `env:"SLACK_BOT_TOKEN"`
-	SlackChannel       string `env:"SLACK_CHANNEL"`
-	DingTalkWebhookURL string `env:"DINGTALK_WEBHOOK_URL"`
-	DingTalkSecret     string `env:"DINGTALK_SECRET"`
+	SlackWebhookURL    string
+	SlackBotToken      string
+	SlackChannel       string
+	DingTalkWebhookURL string
+	DingTalkSecret     string
 
-	Timezone string `env:"TIMEZONE" default:"Asia/Shanghai"`
+	Timezone string
 
 	// MessageLocale is the language of the messages: en or zh-CN.
-	MessageLocale string `env:"MESSAGE_LOCALE" default:"en"`
+	MessageLocale string
 	// ActionURL is where chat buttons post their actions (unset: messages
 	// carry no actions); ActionSecret signs them.
-	ActionURL    string `env:"ACTION_URL"`
-	ActionSecret string `env:"ACTION_SECRET"`
+	ActionURL    string
+	ActionSecret string
 	// SlackSigningSecret checks that an action came from Slack.
-	SlackSigningSecret string `env:"SLACK_SIGNING_SECRET"`
+	SlackSigningSecret string
 
 	// Location is Timezone, loaded.
-	Location *time.Location `ignored:"true"`
+	Location *time.Location
 }
 
 // Variables lists the names of every variable Config reads, in order.
 func Variables() []string {
-	t := reflect.TypeFor[Config]()
-	var names []string
+	t := reflect.TypeFor[Raw]()
+	names := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
-		if name := t.Field(i).Tag.Get("env"); name != "" {
-			names = append(names, name)
-		}
+		names = append(names, t.Field(i).Tag.Get("envconfig"))
 	}
 	return names
 }
@@ -91,30 +126,69 @@ var Locales = []string{"en", "zh-CN"}
 // tokens, and a short one can be guessed.
 const MinActionSecret = 32
 
-// Load reads and checks the configuration from lookup (os.LookupEnv in
-// production; tests pass their own, so they never touch the process's
-// environment). An empty variable means "not set": s.yaml and shells pass
-// empty values for options left out, and those get the defaults. A value
-// pasted with a stray space or newline is read without it. Every problem is
-// reported at once; an error never contains a secret's value.
+// FromEnvironment reads and checks the configuration from the process's
+// environment, with envconfig.
+func FromEnvironment() (*Config, error) {
+	r, err := readEnvironment()
+	if err != nil {
+		return nil, err
+	}
+	return r.Parse()
+}
+
+// readEnvironment is FromEnvironment's fill of Raw. Every field is a
+// string: envconfig cannot fail on a value, only on a spec it does not take,
+// which a test rules out.
+func readEnvironment() (Raw, error) {
+	var r Raw
+	if err := envconfig.Process("", &r); err != nil {
+		return Raw{}, fmt.Errorf("configuration: %w", err)
+	}
+	return r, nil
+}
+
+// Load reads and checks the configuration from lookup: FromEnvironment for
+// callers that must not touch the process's environment (tests run in
+// parallel, each with its own).
 func Load(lookup func(string) (string, bool)) (*Config, error) {
-	var c Config
-	v := reflect.ValueOf(&c).Elem()
+	return RawFrom(lookup).Parse()
+}
+
+// RawFrom fills Raw from lookup as envconfig fills it from the environment:
+// each variable as set, an unset one by its default.
+func RawFrom(lookup func(string) (string, bool)) Raw {
+	var r Raw
+	v := reflect.ValueOf(&r).Elem()
 	t := v.Type()
+	for i := range t.NumField() {
+		val, ok := lookup(t.Field(i).Tag.Get("envconfig"))
+		if !ok {
+			val = t.Field(i).Tag.Get("default")
+		}
+		v.Field(i).SetString(val)
+	}
+	return r
+}
+
+// Parse checks the variables and turns them into a Config. An empty
+// variable means "not set": s.yaml and shells pass empty values for options
+// left out, and those get the defaults. A value pasted with a stray space or
+// newline is read without it. Every problem is reported at once; an error
+// never contains a secret's value.
+func (r Raw) Parse() (*Config, error) {
+	var c Config
+	rv, cv := reflect.ValueOf(r), reflect.ValueOf(&c).Elem()
+	t := rv.Type()
 	var errs []error
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name := f.Tag.Get("env")
-		if name == "" {
-			continue
-		}
-		raw, ok := lookup(name)
-		raw = strings.TrimSpace(raw)
-		if !ok || raw == "" {
+		raw := strings.TrimSpace(rv.Field(i).String())
+		if raw == "" {
 			raw = f.Tag.Get("default")
 		}
-		if err := set(v.Field(i), raw); err != nil {
-			errs = append(errs, fmt.Errorf("%s: cannot read %q as %s", name, raw, f.Type))
+		target := cv.FieldByName(f.Name)
+		if err := set(target, raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s: cannot read %q as %s", f.Tag.Get("envconfig"), raw, target.Type()))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

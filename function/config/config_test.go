@@ -149,7 +149,7 @@ func TestLoadLeavesTheEnvironment(t *testing.T) {
 }
 
 func TestDefaultRulesPath(t *testing.T) {
-	f, _ := reflect.TypeFor[Config]().FieldByName("RulesPath")
+	f, _ := reflect.TypeFor[Raw]().FieldByName("RulesPath")
 	if got := f.Tag.Get("default"); got != DefaultRulesPath {
 		t.Errorf("RULES_PATH default %q, DefaultRulesPath %q", got, DefaultRulesPath)
 	}
