@@ -52,7 +52,7 @@ func TestTemplateNames(t *testing.T) {
 			for _, a := range sum.Alerts {
 				wantName := ""
 				if tc.wantNames {
-					wantName = "demo " + a.Template // the sample's TemplateName
+					wantName = sampleNames[a.Template]
 				}
 				if a.TemplateName != wantName {
 					t.Errorf("alert %s %s: template_name %q, want %q", a.Rule, a.Template, a.TemplateName, wantName)
@@ -61,6 +61,13 @@ func TestTemplateNames(t *testing.T) {
 			checkNamesWarning(t, r, sum.Errors, stderr, tc.listFails)
 		})
 	}
+}
+
+// sampleNames are the bundled sample's TemplateNames (function/sim/sample).
+var sampleNames = map[string]string{
+	"1100SHOP0001": "black_friday_shop_now", "1100FLASH0002": "flash_sale_48h", "1100WEEK0003": "weekday_deals",
+	"1100BURST0004": "promo_relampago", "1100TINY0005": "vip_early_access", "1100DLV0006": "flash_sale_id",
+	"1100NEWS0007": "monthly_newsletter",
 }
 
 // checkNamesWarning: a failed name lookup is a warning in the summary and on
@@ -99,7 +106,7 @@ func TestTemplateNamesOnConsole(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, w := range []string{`1100SHOP0001 "demo 1100SHOP0001" (en)`, `1100WEEK0003 "demo 1100WEEK0003" (en)`} {
+	for _, w := range []string{`1100SHOP0001 "black_friday_shop_now" (en)`, `1100WEEK0003 "weekday_deals" (en)`} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("console output lacks %s:\n%s", w, stdout)
 		}

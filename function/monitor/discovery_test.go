@@ -56,8 +56,8 @@ func TestDiscoverNames(t *testing.T) {
 		wantCount  int
 		wantName   string // of 1100SHOP0001 in en
 	}{
-		{"discovered", "../../testdata/sample", nil, 7, "demo 1100SHOP0001"},
-		{"configured", "../../testdata/sample", []string{"1100SHOP0001"}, 1, "demo 1100SHOP0001"},
+		{"discovered", "../../testdata/sample", nil, 7, "black_friday_shop_now"},
+		{"configured", "../../testdata/sample", []string{"1100SHOP0001"}, 1, "black_friday_shop_now"},
 		{"no names recorded", bare, nil, 1, ""},
 	}
 	for _, tc := range cases {

@@ -62,6 +62,18 @@ var specs = []*sim.Spec{
 		Buttons: shop()[:1]},
 }
 
+// names are the templates' TemplateName, as a marketing team names them in
+// the WhatsApp Manager: what people see beside the codes.
+var names = map[string]string{
+	"1100SHOP0001":  "black_friday_shop_now",
+	"1100FLASH0002": "flash_sale_48h",
+	"1100WEEK0003":  "weekday_deals",
+	"1100BURST0004": "promo_relampago",
+	"1100TINY0005":  "vip_early_access",
+	"1100DLV0006":   "flash_sale_id",
+	"1100NEWS0007":  "monthly_newsletter",
+}
+
 func burstDays() map[int]bool {
 	m := map[int]bool{}
 	for _, d := range []int{1, 4, 6, 9, 13, 15, 18, 21, 24, 27} {
@@ -86,7 +98,7 @@ func write(dir string) error {
 			order = append(order, sp.Code)
 		}
 		byCode[sp.Code] = append(byCode[sp.Code], sim.Simulate(r, sp, start, days))
-		list = append(list, tmpl{sp.Code, "demo " + sp.Code, sp.Language, "MARKETING", "pass", "WHATSAPP"})
+		list = append(list, tmpl{sp.Code, names[sp.Code], sp.Language, "MARKETING", "pass", "WHATSAPP"})
 	}
 	for _, code := range order {
 		b, err := sim.Response(byCode[code]...)
