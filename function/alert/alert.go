@@ -27,11 +27,21 @@ const (
 type Item struct {
 	Rule     string `json:"rule"`
 	Template string `json:"template"`
-	Language string `json:"language"`
-	Button   string `json:"button,omitempty"`
-	Severity string `json:"severity"`
-	State    string `json:"state"` // Firing or Resolved
-	Metric   string `json:"metric"`
+	// TemplateName is the template's name (ListChatappTemplate), "" when unknown.
+	TemplateName string `json:"template_name,omitempty"`
+	Language     string `json:"language"`
+	// Button is the rule's button selector: a text or "type:url_button".
+	Button string `json:"button,omitempty"`
+	// ButtonText is the button's text as the API reports it, whatever the
+	// rule selected the button by.
+	ButtonText string `json:"button_text,omitempty"`
+	// Condition is the rule's condition (drop, rise, above, below, zero,
+	// absent, expr): what the message says happened.
+	Condition string  `json:"condition,omitempty"`
+	Threshold float64 `json:"threshold,omitempty"`
+	Severity  string  `json:"severity"`
+	State     string  `json:"state"` // Firing or Resolved
+	Metric    string  `json:"metric"`
 	// IsRate makes Value and Baseline render as percentages.
 	IsRate      bool    `json:"is_rate"`
 	Value       float64 `json:"value"`
@@ -42,9 +52,15 @@ type Item struct {
 	Volume int64 `json:"volume"`
 	// Trend is a short sparkline of recent periods, oldest first (e.g. "▇▇▆▁").
 	Trend string `json:"trend,omitempty"`
+	// Recent is the metric over the last sending periods, oldest first,
+	// ending with the evaluated one: the numbers behind Trend.
+	Recent []float64 `json:"recent,omitempty"`
 	// Summary is the rule's rendered summary line (plain text: notifiers
 	// escape it for their markup).
 	Summary string `json:"summary"`
+	// CustomSummary marks a summary the rule's author wrote: messages show
+	// it instead of the line they write themselves in the channel's locale.
+	CustomSummary bool `json:"custom_summary,omitempty"`
 	// Since is when the alert started firing; for a resolved alert, Duration
 	// is how long it lasted.
 	Since    time.Time     `json:"since,omitempty"`

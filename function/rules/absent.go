@@ -227,7 +227,8 @@ func (ev *evaluator) absent(s *Set, series *metrics.Series, g metrics.Granularit
 	res.Baseline, res.HasBaseline = pt.meanSent, true
 	res.Volume = int64(pt.meanSent + 0.5)
 	res.Detail = describe(&pt, ps, g, step, s.loc())
-	res.Trend = ev.absentTrend(pt.last, cur)
+	res.Recent = ev.absentTrend(pt.last, cur)
+	res.Trend = sparkline(res.Recent)
 	return true
 }
 
@@ -238,9 +239,9 @@ func (s *Set) loc() *time.Location {
 	return s.Location
 }
 
-// absentTrend draws sent over the last sending periods, ending with the
-// evaluated period's (missing: ▁) count.
-func (ev *evaluator) absentTrend(last, cur int) string {
+// absentTrend is sent over the last sending periods, ending with the
+// evaluated period's count (0 when missing).
+func (ev *evaluator) absentTrend(last, cur int) []float64 {
 	var buf [trendLen]float64
 	n := 0
 	if cur >= 0 {
@@ -253,7 +254,7 @@ func (ev *evaluator) absentTrend(last, cur int) string {
 			n++
 		}
 	}
-	return sparkline(buf[trendLen-n:])
+	return append([]float64(nil), buf[trendLen-n:]...)
 }
 
 var weekdayShort = []string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,9 +32,12 @@ type Result struct {
 	// delivery_rate and sent rules; absent: the usual sent count).
 	Volume int64
 	// Trend is a sparkline of the metric over the last sending periods up to
-	// the evaluated one, oldest first.
-	Trend   string
-	Summary string
+	// the evaluated one, oldest first; Recent holds its numbers.
+	Trend  string
+	Recent []float64
+	// ButtonText is the text of the rule's button as the API reports it.
+	ButtonText string
+	Summary    string
 	// Since is the start of the period in which the current firing run began
 	// to fire; Duration (resolved only) is how long it fired.
 	Since    time.Time
@@ -56,6 +60,9 @@ func (r *Result) Item() alert.Item {
 		Template:    r.Key.Template,
 		Language:    r.Key.Language,
 		Button:      r.Button,
+		ButtonText:  r.ButtonText,
+		Condition:   r.Rule.Condition,
+		Threshold:   r.Rule.Threshold,
 		Severity:    r.Rule.Severity,
 		State:       r.State,
 		Metric:      r.Rule.Metric,
@@ -65,9 +72,12 @@ func (r *Result) Item() alert.Item {
 		HasBaseline: r.HasBaseline,
 		Volume:      r.Volume,
 		Trend:       r.Trend,
+		Recent:      r.Recent,
 		Summary:     r.Summary,
-		Since:       r.Since,
-		Duration:    r.Duration,
+		// a rule without its own summary has the condition's default
+		CustomSummary: r.Rule.Summary != nil && r.Rule.Summary != defaultSummary(r.Rule.Condition),
+		Since:         r.Since,
+		Duration:      r.Duration,
 	}
 }
 
@@ -148,9 +158,10 @@ func (s *Set) EvaluateAll(series *metrics.Series, w metrics.Window) ([]Result, [
 			continue
 		}
 		res.Rule, res.Key, res.Button, res.Period = r, series.Key, r.Button, w
+		res.ButtonText = buttonText(ps, max(cur, lo-1), r.Button)
 		res.Summary = render(r, &SummaryData{
 			Rule: r.Name, Condition: r.Condition, Severity: r.Severity, State: res.State,
-			Template: series.Template, Language: series.Language, Button: r.Button,
+			Template: series.Template, Language: series.Language, Button: r.Button, ButtonText: res.ButtonText,
 			Metric: r.Metric, IsRate: metrics.IsRate(r.Metric), Value: res.Value,
 			Baseline: res.Baseline, HasBaseline: res.HasBaseline, Threshold: r.Threshold,
 			Volume: res.Volume, VolumeOf: volumeOf(r), Trend: res.Trend, Detail: res.Detail,
@@ -585,12 +596,35 @@ func (ev *evaluator) rule(cur int, res *Result) bool {
 	if r.Condition == Drop || r.Condition == Rise {
 		res.Stats = ev.stats(cur, &jd)
 	}
-	res.Trend = ev.trend(cur)
+	res.Recent = ev.trend(cur)
+	res.Trend = sparkline(res.Recent)
 	return true
 }
 
-// trend draws the metric over the last trendLen sending periods up to j.
-func (ev *evaluator) trend(j int) string {
+// buttonText is the text of the buttons sel selects, as the latest period
+// before end that has them reports it: a type selector ("type:url_button")
+// becomes the text people see. Several matching buttons join with " / ".
+func buttonText(ps []metrics.Period, end int, sel string) string {
+	typ, isType := metrics.ButtonType(sel)
+	if !isType {
+		return sel
+	}
+	for k := min(end, len(ps)-1); k >= 0; k-- {
+		var texts []string
+		for _, b := range ps[k].Buttons {
+			if b.Type == typ && b.Text != "" && !slices.Contains(texts, b.Text) {
+				texts = append(texts, b.Text)
+			}
+		}
+		if len(texts) > 0 {
+			return strings.Join(texts, " / ")
+		}
+	}
+	return ""
+}
+
+// trend returns the metric over the last trendLen sending periods up to j.
+func (ev *evaluator) trend(j int) []float64 {
 	var buf [trendLen]float64
 	n := 0
 	for k := j; k >= 0 && n < trendLen; k-- {
@@ -603,7 +637,7 @@ func (ev *evaluator) trend(j int) string {
 			n++
 		}
 	}
-	return sparkline(buf[trendLen-n:])
+	return append([]float64(nil), buf[trendLen-n:]...)
 }
 
 // hasButton reports whether the rule's button appears in any period up to j.

@@ -361,7 +361,7 @@ func TestResultFields(t *testing.T) {
 	if st != alert.Firing {
 		t.Fatalf("day 3: %q", st)
 	}
-	if want := "read_rate 21.1% vs 60.3% baseline (-65.1%) on 950 delivered"; r.Summary != want {
+	if want := "read_rate 21.1% vs 60.3% baseline (-65%) on 950 delivered"; r.Summary != want {
 		t.Errorf("summary %q, want %q", r.Summary, want)
 	}
 	if !r.HasBaseline || r.Volume != 950 || !r.Since.Equal(dayWindow(3).Start) || r.Key.Language != "en" {
@@ -405,7 +405,7 @@ func TestCustomSummaryFallback(t *testing.T) {
 	if len(res) != 2 {
 		t.Fatalf("%d results", len(res))
 	}
-	if want := "T1 (en): read rate 8.1% of 12,345, -83.8% █▁"; res[0].Summary != want {
+	if want := "T1 (en): read rate 8.1% of 12,345, -84% █▁"; res[0].Summary != want {
 		t.Errorf("summary %q, want %q", res[0].Summary, want)
 	}
 	// An execution error falls back to the default summary.
@@ -574,13 +574,13 @@ func TestMatch(t *testing.T) {
 func TestFormatting(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{percent(0.123), "12.3%"},
-		{change(0.21, 0.603), "-65.2%"},
-		{change(1.2, 1), "+20.0%"},
+		{change(0.21, 0.603), "-65%"},
+		{change(1.2, 1), "+20%"},
 		{change(1, 0), "n/a"},
 		{num(1234567), "1,234,567"},
 		{num(999), "999"},
-		{num(-1234.25), "-1,234.2"},
-		{num(12.25), "12.2"},
+		{num(-1234.25), "-1,234"},
+		{num(12.25), "12"}, {num(4.5), "4.5"}, {change(1.001, 1), "+0.1%"}, {percent(0.0025), "0.25%"},
 		{sparkline([]float64{1, 2, 3, 4, 5, 6, 7, 8}), "▁▂▃▄▅▆▇█"},
 		{sparkline([]float64{5, 5}), "▄▄"},
 	} {

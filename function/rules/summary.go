@@ -22,12 +22,17 @@ type SummaryData struct {
 	Severity  string
 	State     string // firing or resolved
 	Template  string
-	Language  string
-	Button    string
-	Metric    string
-	IsRate    bool
-	Value     float64
-	Baseline  float64
+	// TemplateName is the template's name ("" when unknown at evaluation).
+	TemplateName string
+	Language     string
+	Button       string // the rule's button selector
+	// ButtonText is the button's text as the API reports it, also when the
+	// rule selects the button by type.
+	ButtonText string
+	Metric     string
+	IsRate     bool
+	Value      float64
+	Baseline   float64
 	// HasBaseline is false when the rule has no baseline or it was not
 	// available; Baseline is then 0.
 	HasBaseline bool
@@ -139,7 +144,7 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 
 var sampleData = SummaryData{
 	Rule: "sample", Condition: Drop, Severity: "warning", State: "firing", Template: "T1",
-	Language: "en", Button: "Shop now", Metric: metrics.ReadRate, IsRate: true,
+	TemplateName: "Summer sale", Language: "en", Button: "Shop now", ButtonText: "Shop now", Metric: metrics.ReadRate, IsRate: true,
 	Value: 0.21, Baseline: 0.603, HasBaseline: true, Threshold: 0.2, Volume: 950,
 	VolumeOf: "delivered", Trend: "▇▇▆▁", Detail: "detail", Expr: "clicks == 0",
 }
@@ -286,12 +291,7 @@ func fmtPercent(v any) (string, error) {
 	return percent(f), nil
 }
 
-func percent(f float64) string {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return "n/a"
-	}
-	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
-}
+func percent(f float64) string { return metrics.Percent(f) }
 
 // fmtChange renders the relative change of value against baseline:
 // (0.21, 0.603) → "-65.2%"; "n/a" when the baseline is 0.
@@ -308,22 +308,14 @@ func fmtChange(value, baseline any) (string, error) {
 }
 
 func change(v, b float64) string {
-	if b == 0 || math.IsNaN(b) || math.IsNaN(v) {
-		return "n/a"
+	if s, ok := metrics.Change(v, b); ok {
+		return s
 	}
-	c := (v - b) / b * 100
-	s := strconv.FormatFloat(c, 'f', 1, 64)
-	if s == "-0.0" {
-		s = "0.0"
-	}
-	if c > 0 && s != "0.0" {
-		s = "+" + s
-	}
-	return s + "%"
+	return "n/a"
 }
 
-// fmtNum renders a number with thousands separators: 1234567 → "1,234,567";
-// non-integers keep one decimal (12.25 → "12.3").
+// fmtNum renders a number with thousands separators: 1234567 → "1,234,567"
+// (the rounding rule of counts everywhere: metrics.Count).
 func fmtNum(v any) (string, error) {
 	f, err := toFloat(v)
 	if err != nil {
@@ -332,33 +324,7 @@ func fmtNum(v any) (string, error) {
 	return num(f), nil
 }
 
-func num(f float64) string {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return "n/a"
-	}
-	neg := f < 0
-	if neg {
-		f = -f
-	}
-	s := strconv.FormatFloat(f, 'f', 1, 64)
-	s = strings.TrimSuffix(s, ".0")
-	intPart, frac := s, ""
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		intPart, frac = s[:i], s[i:]
-	}
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	b.WriteString(frac)
-	return b.String()
-}
+func num(f float64) string { return metrics.Count(f) }
 
 // fmtValue renders v in the unit of metric: a percentage for rates.
 func fmtValue(metric string, v any) string {
