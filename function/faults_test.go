@@ -413,7 +413,7 @@ func TestWebhookFaults(t *testing.T) {
 				if c.failed == "slack" {
 					other, url = r.dingText(), r.slack.Server.URL+"/services/…"
 				}
-				for _, w := range []string{"channel " + c.failed + " unreachable", url} {
+				for _, w := range []string{"channel " + c.failed + " could not be reached", url} {
 					if !strings.Contains(other, w) {
 						t.Errorf("the other channel's health section lacks %q:\n%s", w, other)
 					}

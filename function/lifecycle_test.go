@@ -273,10 +273,10 @@ func TestPendingExitStatus(t *testing.T) {
 	}
 	// DingTalk hears the firing it missed (not a reminder: it never heard
 	// it); Slack, which did, hears a reminder.
-	if text := dm[0].Text; strings.Contains(strings.ToLower(text), "reminder") || !strings.Contains(text, "1100SHOP0001") {
+	if text := dm[0].Text; strings.Contains(text, "still firing") || !strings.Contains(text, "1100SHOP0001") {
 		t.Errorf("dingtalk digest:\n%s", text)
 	}
-	if sm := r.slack.Messages(); len(sm) != 2 || !strings.Contains(sm[1].BlockText(), "REMINDER") {
+	if sm := r.slack.Messages(); len(sm) != 2 || !strings.Contains(sm[1].BlockText(), "still firing") {
 		t.Errorf("slack got %d messages, want the digest and a reminder", len(sm))
 	}
 }
@@ -324,7 +324,7 @@ func TestRepeatEvery(t *testing.T) {
 	if len(msgs) != 2 {
 		t.Fatalf("slack got %d messages, want the digest and a reminder (%+v)", len(msgs), sum.Notifications)
 	}
-	if text := msgs[1].BlockText(); !strings.Contains(text, "REMINDER") || !strings.Contains(text, "1100SHOP0001") {
+	if text := msgs[1].BlockText(); !strings.Contains(text, "still firing") || !strings.Contains(text, "1100SHOP0001") {
 		t.Errorf("reminder:\n%s", text)
 	}
 	if code, sum, _ = r.run(t, "--at", dayAfter); code != exitOK || sum.Notifications.Sent != 0 || len(r.slack.Messages()) != 2 {

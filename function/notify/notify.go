@@ -7,8 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cams-alert/cams-alert/function/alert"
 	"time"
+
+	"github.com/cams-alert/cams-alert/function/alert"
 )
 
 // Notifier sends one digest to one channel. It splits the digest into as
@@ -24,7 +25,8 @@ type Notifier interface {
 
 // Digest is everything one channel hears in one run.
 type Digest struct {
-	// Title heads the message, e.g. "cams-alert: 3 firing, 1 resolved".
+	// Title is a plain English heading for logs; messages write their own
+	// in the channel's locale.
 	Title       string
 	PeriodStart time.Time
 	PeriodEnd   time.Time
@@ -34,6 +36,13 @@ type Digest struct {
 	Items []alert.Item
 	// Health lists monitor problems; a digest may carry only these.
 	Health []alert.Problem
+	// Learning, on a channel's first message, says how many templates are
+	// watched and from when the rules can judge them. A digest may carry
+	// only this.
+	Learning *Learning
+	// Actions, when set, gives the links or buttons shown beside an alert
+	// (e.g. silence it).
+	Actions func(it *alert.Item) []Action
 }
 
 // Sort orders items most severe first, then firing before resolved, then

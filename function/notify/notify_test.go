@@ -134,64 +134,15 @@ func TestDigestSort(t *testing.T) {
 	}
 }
 
-func TestFormat(t *testing.T) {
-	tests := []struct{ got, want string }{
-		{FormatValue(0.0812, true), "8.1%"},
-		{FormatValue(0.0025, true), "0.25%"},
-		{FormatValue(0, true), "0.0%"},
-		{FormatValue(1, true), "100.0%"},
-		{FormatValue(1234567, false), "1,234,567"},
-		{FormatValue(999, false), "999"},
-		{FormatValue(41.5, false), "41.5"},
-		{FormatValue(1234.56, false), "1,235"},
-		{FormatCount(-12345), "-12,345"},
-		{FormatChange(-0.8676), "-86.8%"},
-		{FormatChange(0.5), "+50.0%"},
-		{FormatDuration(30 * time.Second), "<1m"},
-		{FormatDuration(90 * time.Minute), "1h 30m"},
-		{FormatDuration(51 * time.Hour), "2d 3h"},
-		{FormatDuration(48 * time.Hour), "2d"},
-		{MetricName("read_rate"), "read rate"},
-		{MoreText(3, 1), "… and 3 more alerts and 1 more health problem not shown (message limit reached)"},
-		{PartLabel(2, 3), " (part 2/3)"},
-		{PartLabel(1, 1), ""},
+func TestTruncate(t *testing.T) {
+	for i, tt := range []struct{ got, want string }{
 		{TruncateRunes("héllo wörld", 5), "héll…"},
 		{TruncateRunes("abc", 5), "abc"},
 		{TruncateBytes("日本語テキスト", 10), "日本…"},
-		{ProblemText(alert.Problem{Template: "T1", Code: "Ram.PermissionDeny", Message: "denied"}), "template T1 not checked: Ram.PermissionDeny — denied"},
-		{ProblemText(alert.Problem{Channel: "ops-ding", Code: "310000", Message: "sign"}), "channel ops-ding unreachable: 310000 — sign"},
-	}
-	for i, tt := range tests {
+	} {
 		if tt.got != tt.want {
 			t.Errorf("%d: got %q, want %q", i, tt.got, tt.want)
 		}
-	}
-	loc := time.FixedZone("UTC+8", 8*3600)
-	s := time.Date(2026, 5, 10, 0, 0, 0, 0, loc)
-	if got := FormatPeriod(s, s.AddDate(0, 0, 1), loc); got != "2026-05-10 00:00 – 2026-05-11 00:00 (UTC+8)" {
-		t.Errorf("period = %q", got)
-	}
-	if got := FormatPeriod(s.UTC(), s.Add(30*time.Minute).UTC(), loc); got != "2026-05-10 00:00–00:30 (UTC+8)" {
-		t.Errorf("period = %q", got)
-	}
-}
-
-func TestDescribe(t *testing.T) {
-	loc := time.UTC
-	since := time.Date(2026, 5, 9, 0, 0, 0, 0, loc)
-	l := Describe(&alert.Item{Rule: "r", Template: "T", Language: "en", Button: "Buy", Severity: "critical",
-		State: alert.Firing, Repeat: true, Metric: "click_rate", IsRate: true, Value: 0.01, Baseline: 0.04,
-		HasBaseline: true, Volume: 12345, Since: since}, loc)
-	if l.State != "firing (reminder)" || l.Change != "-75.0%" || l.Volume != "12,345 delivered" ||
-		l.StateDetail != "since 2026-05-09 00:00" || l.Subject() != "T · en · button “Buy”" {
-		t.Fatalf("line = %+v", l)
-	}
-	if got := l.Numbers(); got != "click rate 1.0% · baseline 4.0% (-75.0%) · volume 12,345 delivered" {
-		t.Fatalf("numbers = %q", got)
-	}
-	r := Describe(&alert.Item{State: alert.Resolved, Metric: "sent", Value: 0, Duration: 26 * time.Hour}, loc)
-	if r.State != "resolved" || r.StateDetail != "lasted 1d 2h" || r.Volume != "0 sent" || r.Baseline != "" {
-		t.Fatalf("resolved line = %+v", r)
 	}
 }
 

@@ -4,21 +4,25 @@ package console
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/notify"
+	"github.com/cams-alert/cams-alert/function/notify/locale"
 )
 
 // Notifier writes digests to W under a "would send to NAME" heading.
 type Notifier struct {
 	Channel string
 	W       io.Writer
-	mu      *sync.Mutex
+	// Preview, when set, renders a digest as the channel's platform will
+	// show it (its markup, locale and message splits); by default Render's
+	// plain text.
+	Preview func(d *notify.Digest) string
+	// Locale is the language of the default rendering.
+	Locale *locale.Catalog
+	mu     *sync.Mutex
 }
 
 // New returns a console notifier standing in for channel. Notifiers that
@@ -37,105 +41,71 @@ func (n *Notifier) Name() string { return n.Channel }
 func (n *Notifier) Notify(_ context.Context, d *notify.Digest) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	_, err := io.WriteString(n.W, Render(n.Channel, d))
+	rule := strings.Repeat("─", 72)
+	body := ""
+	if n.Preview != nil {
+		body = n.Preview(d)
+	} else {
+		body = Render(d, n.Locale)
+	}
+	_, err := io.WriteString(n.W, rule+"\n▶ would send to "+n.Channel+"\n"+rule+"\n"+body)
 	return err
 }
 
-// Render formats d as the terminal shows it.
-func Render(channel string, d *notify.Digest) string {
-	d.Sort()
-	loc := d.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+// Render formats d as plain text in cat's locale (English when nil): the
+// same message model Slack and DingTalk render, without markup.
+func Render(d *notify.Digest, cat *locale.Catalog) string {
+	m := notify.Compose(d, cat)
 	var b strings.Builder
-	rule := strings.Repeat("─", 72)
-	fmt.Fprintf(&b, "%s\n▶ would send to %s: %s\n  period %s → %s\n%s\n", rule, channel, d.Title,
-		d.PeriodStart.In(loc).Format("2006-01-02 15:04 MST"), d.PeriodEnd.In(loc).Format("2006-01-02 15:04 MST"), rule)
-	for i := range d.Items {
-		it := &d.Items[i]
-		state := strings.ToUpper(it.State)
-		if it.Repeat {
-			state += " (still firing)"
-		}
-		target := it.Template + " (" + it.Language + ")"
-		if it.Button != "" {
-			target += " button " + fmt.Sprintf("%q", it.Button)
-		}
-		fmt.Fprintf(&b, "[%s] %s %s — rule %s\n", strings.ToUpper(it.Severity), state, target, it.Rule)
-		fmt.Fprintf(&b, "    %s\n", it.Summary)
-		line := "    " + it.Metric + " " + Format(it.Value, it.IsRate)
-		if it.HasBaseline {
-			line += " · baseline " + Format(it.Baseline, it.IsRate)
-			if c, ok := it.Change(); ok {
-				line += fmt.Sprintf(" · change %+.1f%%", c*100)
-			}
-		}
-		line += fmt.Sprintf(" · volume %s", Count(it.Volume))
-		if it.Trend != "" {
-			line += " · trend " + it.Trend
-		}
-		b.WriteString(line + "\n")
-		switch {
-		case it.State == alert.Resolved && it.Duration > 0:
-			fmt.Fprintf(&b, "    lasted %s\n", Duration(it.Duration))
-		case it.State == alert.Firing && !it.Since.IsZero():
-			fmt.Fprintf(&b, "    firing since %s\n", it.Since.In(loc).Format("Mon 2 Jan 15:04"))
+	line := func(s string) { b.WriteString(s + "\n") }
+	line("[push] " + m.Push)
+	line(m.Title)
+	if m.Period != "" {
+		line(m.Period)
+	}
+	if m.Hello != "" {
+		line(m.Hello)
+	}
+	if len(m.Health) > 0 {
+		line("! " + m.HealthTitle)
+		for _, h := range m.Health {
+			line("  ! " + h)
 		}
 	}
-	if len(d.Health) > 0 {
-		b.WriteString("Monitor health:\n")
-		for _, p := range d.Health {
-			who := p.Template
-			if p.Channel != "" {
-				who = "channel " + p.Channel
-			}
-			if who == "" {
-				who = "monitor"
-			}
-			fmt.Fprintf(&b, "  ! %s: %s %s\n", who, p.Code, p.Message)
+	plain := func(s string) string { return s }
+	for gi := range m.Groups {
+		g := &m.Groups[gi]
+		line("")
+		line(g.Heading(plain, plain))
+		for li := range g.Lines {
+			line("  " + lineText(&g.Lines[li]))
 		}
 	}
-	if len(d.Items) == 0 && len(d.Health) == 0 {
-		b.WriteString("(nothing to send)\n")
+	if len(d.Items) == 0 && len(d.Health) == 0 && d.Learning == nil {
+		line("(nothing to send)")
 	}
 	return b.String()
 }
 
-// Format renders a metric value: rates as percentages, counts as integers.
-func Format(v float64, isRate bool) string {
-	if isRate {
-		return fmt.Sprintf("%.1f%%", v*100)
+func lineText(l *notify.Line) string {
+	plain := func(s string) string { return s }
+	first := "[" + l.Label + "]"
+	if b := l.ButtonLabel(plain); b != "" {
+		first += " " + b + ":"
 	}
-	return Count(int64(v))
-}
-
-// Count renders n with thousands separators.
-func Count(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
+	if l.Custom != "" {
+		first += " " + l.Custom
+	} else {
+		first += " " + notify.StripStrong(l.Text)
 	}
-	if neg {
-		return "-" + string(out)
+	var meta []string
+	if l.Trend != "" {
+		meta = append(meta, l.Trend)
 	}
-	return string(out)
-}
-
-// Duration renders a lifetime in days/hours, the units alerts last.
-func Duration(d time.Duration) string {
-	if d >= 24*time.Hour {
-		days := d / (24 * time.Hour)
-		if h := (d % (24 * time.Hour)) / time.Hour; h > 0 {
-			return fmt.Sprintf("%dd%dh", days, h)
-		}
-		return fmt.Sprintf("%dd", days)
+	meta = append(meta, l.Meta...)
+	meta = append(meta, l.RuleLabel(plain))
+	for _, a := range l.Actions {
+		meta = append(meta, a.Label+" "+a.URL)
 	}
-	return d.Round(time.Minute).String()
+	return first + "\n      " + strings.Join(meta, " · ")
 }

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/notify"
+	"github.com/cams-alert/cams-alert/function/notify/locale"
 	"github.com/cams-alert/cams-alert/function/webhook"
 )
 
@@ -87,6 +88,7 @@ type Notifier struct {
 	atUserIDs    []string
 	sendResolved bool
 	maxMessages  int
+	cat          *locale.Catalog
 	redacted     string
 	secrets      []string
 	client       *http.Client
@@ -115,6 +117,11 @@ func New(c Config) (*Notifier, error) {
 	if n.maxMessages <= 0 {
 		n.maxMessages = DefaultMaxMessages
 	}
+	cat, err := locale.Lookup(c.Locale)
+	if err != nil {
+		return nil, fmt.Errorf("dingtalk channel %s: %w", n.name, err)
+	}
+	n.cat = cat
 	n.pacer.Interval = c.MinInterval
 	if c.MinInterval == 0 {
 		n.pacer.Interval = DefaultMinInterval
@@ -170,7 +177,7 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
 	if src.Empty() {
 		return nil
 	}
-	msgs := Render(src, Mentions{Mobiles: n.atMobiles, UserIDs: n.atUserIDs}, n.maxMessages)
+	msgs := Render(src, n.cat, Mentions{Mobiles: n.atMobiles, UserIDs: n.atUserIDs}, n.maxMessages)
 	bodies := make([][]byte, len(msgs))
 	for i, m := range msgs {
 		b, err := json.Marshal(m)
@@ -179,41 +186,9 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
 		}
 		bodies[i] = b
 	}
-	n.progress.Begin(d, bodies)
-	for i, body := range bodies {
-		if n.progress.Done(i) {
-			continue
-		}
-		if err := n.pacer.Wait(ctx); err != nil {
-			return n.fail(i, len(bodies), &safeError{msg: "dingtalk " + n.name + ": " + err.Error(), cause: err})
-		}
-		if err := n.post(ctx, body); err != nil {
-			return n.fail(i, len(bodies), err)
-		}
-		n.progress.Mark(i)
-	}
-	return nil
-}
-
-func (n *Notifier) fail(i, total int, err error) error {
-	if total <= 1 {
-		return err
-	}
-	msg := fmt.Sprintf("part %d/%d", i+1, total)
-	if i > 0 {
-		msg += fmt.Sprintf(" (parts 1-%d delivered)", i)
-	}
-	ok, after := notify.IsRetryable(err)
-	var cause error
-	var se *safeError
-	if errors.As(err, &se) {
-		cause = se.cause
-	}
-	e := &safeError{msg: msg + ": " + err.Error(), cause: cause}
-	if ok {
-		return notify.Retryable(e, after)
-	}
-	return e
+	return n.progress.Deliver(ctx, &n.pacer, d, bodies, func(ctx context.Context, i int) error {
+		return n.post(ctx, bodies[i])
+	})
 }
 
 // Sign returns the robot's signature for a timestamp in milliseconds:

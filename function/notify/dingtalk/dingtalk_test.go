@@ -60,16 +60,14 @@ func TestPayloadAndSignature(t *testing.T) {
 			if sec != "" && time.Since(time.UnixMilli(m.Timestamp)) > time.Minute {
 				t.Errorf("timestamp %d", m.Timestamp)
 			}
-			if m.Title != "cams-alert: 1 firing, 1 resolved" {
+			if m.Title != "1100AB01 (en): read rate fell to 8.1% (+1 more)" {
 				t.Errorf("title %q", m.Title)
 			}
 			for _, want := range []string{
-				"### cams-alert: 1 firing, 1 resolved\n\n**Period** 2026-05-10 00:00 – 2026-05-11 00:00 (Asia/Shanghai) · 1 firing · 1 resolved · 1 health problem\n\n",
-				"#### ⚠️ Monitor health\n\n- channel ops-slack unreachable: HTTP 404 — channel_not_found",
-				"#### 🔴 CRITICAL · FIRING · 1100AB01 · en\n\nread rate **8.1%** · baseline 61.2% (-86.8%) · volume 12,480 delivered\n\ntrend ▇▇▆▇▇▇▁ · rule read-rate-drop · since 2026-05-10 00:00\n\n> 1100AB01 (en): read rate 8.1%, was 61.2%",
-				"#### ✅ WARNING · RESOLVED · 1100AB02 · es · button “Ver oferta”",
-				"clicks **37** · baseline 41.5 (-10.8%) · volume 18,230 delivered",
-				"lasted 2d",
+				"### cams-alert · 1 alert, 1 resolved, 1 monitor problem\n\nPeriod: Sun 10 May (Asia/Shanghai)\n\n",
+				"#### ⚠️ Monitor health\n\n- channel ops-slack could not be reached: HTTP 404 — channel_not_found",
+				"#### 1100AB01 · en\n\n🔴 **Critical** · read rate fell to **8.1%**, usually 61.2% (-87%) · 12,480 delivered\n\n> Trend 62.0% → 61.0% → 8.1% · rule read-rate-drop",
+				"#### 1100AB02 · es\n\n✅ **Resolved** · button “Ver oferta” · **37** clicks again, usually 42 · 18,230 delivered\n\n> lasted 2 days · rule zero-clicks",
 				"\n\n@13800000000",
 			} {
 				if !strings.Contains(m.Text, want) {
@@ -107,10 +105,11 @@ func TestMentionsOnlyConfigured(t *testing.T) {
 		c.AtUserIDs = []string{"manager01"}
 	})
 	d := notifytest.SampleDigest()
-	d.Title = "alert @13900000000 @all"
+	d.Items[0].TemplateName = "alert @13900000000 @all" // heading and title
 	d.Items[0].Template = "@13900000000"
 	d.Items[0].Button = "@all [click](https://evil.example) <font color=red>x</font>"
 	d.Items[0].Summary = "call @13900000000\n\n### heading\n**bold** _em_ `code` ![img](https://evil.example/i.png) @manager02"
+	d.Items[0].CustomSummary = true
 	d.Items[1].Rule = "r@13700000000"
 	d.Health = []alert.Problem{{Template: "@13600000000", Code: "X", Message: "[x](https://evil.example)"}}
 	if err := n.Notify(context.Background(), d); err != nil {
@@ -221,7 +220,7 @@ func TestSplitting(t *testing.T) {
 				if (i == 0) != (len(m.AtMobiles) > 0) {
 					t.Errorf("message %d: at %v (mentions belong to the first part only)", i, m.AtMobiles)
 				}
-				shown += strings.Count(m.Text, "#### 🟠 WARNING · FIRING")
+				shown += strings.Count(m.Text, "🟠 **Warning**")
 			}
 			last := msgs[len(msgs)-1].Text
 			more := 0
@@ -400,7 +399,7 @@ func TestRedirectToOtherHostRefused(t *testing.T) {
 }
 
 func TestRenderPlainText(t *testing.T) {
-	out := dingtalk.PlainText(dingtalk.Render(notifytest.SampleDigest(), dingtalk.Mentions{}, 0))
+	out := dingtalk.PlainText(dingtalk.Render(notifytest.SampleDigest(), nil, dingtalk.Mentions{}, 0))
 	if !strings.Contains(out, "1100AB01") || !strings.Contains(out, "1100AB02") {
 		t.Fatal(out)
 	}

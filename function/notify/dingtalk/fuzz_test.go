@@ -82,7 +82,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("_x_", "a_b", "__init__", "@_x", "@+8613800138000", uint8(5), uint16(1))
 	f.Fuzz(func(t *testing.T, template, language, button, summary, problem string, items uint8, repeat uint16) {
 		d := fuzzDigest(template, language, button, summary, problem, items, repeat)
-		ps := dingtalk.Render(d, dingtalk.Mentions{Mobiles: fuzzMobiles, UserIDs: fuzzUserIDs}, 0)
+		ps := dingtalk.Render(d, nil, dingtalk.Mentions{Mobiles: fuzzMobiles, UserIDs: fuzzUserIDs}, 0)
 		if d.Empty() {
 			return
 		}

@@ -1,12 +1,11 @@
 package dingtalk
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 
-	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/notify"
+	"github.com/cams-alert/cams-alert/function/notify/locale"
 )
 
 // Escape neutralises data for DingTalk markdown: it joins lines, and swaps
@@ -84,8 +83,8 @@ func (m Mentions) line() string {
 	return strings.Join(parts, " ")
 }
 
-func icon(l notify.Line) string {
-	if !l.Firing {
+func icon(l *notify.Line) string {
+	if l.Kind == notify.KindResolved {
 		return "✅"
 	}
 	switch l.Severity {
@@ -98,152 +97,120 @@ func icon(l notify.Line) string {
 	}
 }
 
-// itemText renders one alert as markdown paragraphs (blank lines between).
-func itemText(it *alert.Item, d *notify.Digest) string {
-	l := notify.Describe(it, d.Location)
-	head := fmt.Sprintf("#### %s %s · %s · %s", icon(l), esc(strings.ToUpper(l.Severity), 20), esc(strings.ToUpper(l.State), 40), esc(l.Template, 200))
-	if l.Language != "" {
-		head += " · " + esc(l.Language, 40)
+func bold(s string) string { return "**" + s + "**" }
+
+func escLine(s string) string { return esc(s, 300) }
+
+// lineText renders one alert as two markdown paragraphs: what happened, then
+// the trend, notes, rule and actions as a quote.
+func lineText(l *notify.Line) string {
+	first := icon(l) + " " + bold(l.Label)
+	if b := l.ButtonLabel(escLine); b != "" {
+		first += " · " + b
 	}
-	if l.Button != "" {
-		head += " · button “" + esc(l.Button, 200) + "”"
+	if l.Custom != "" {
+		first += " · " + esc(l.Custom, 4000)
+	} else {
+		first += " · " + notify.MarkStrong(l.Text, "**", "**")
 	}
-	nums := esc(l.Metric, 60) + " **" + l.Value + "**"
-	if l.Baseline != "" {
-		nums += " · baseline " + l.Baseline
-		if l.Change != "" {
-			nums += " (" + l.Change + ")"
-		}
-	}
-	nums += " · volume " + l.Volume
 	var meta []string
 	if l.Trend != "" {
-		meta = append(meta, "trend "+esc(l.Trend, 60))
+		meta = append(meta, l.Trend)
 	}
-	meta = append(meta, "rule "+esc(l.Rule, 100))
-	if l.StateDetail != "" {
-		meta = append(meta, l.StateDetail)
+	meta = append(meta, l.Meta...)
+	meta = append(meta, l.RuleLabel(escLine))
+	for _, a := range l.Actions {
+		meta = append(meta, "["+esc(a.Label, 75)+"]("+linkURL(a.URL)+")")
 	}
-	parts := []string{head, nums, strings.Join(meta, " · ")}
-	if s := strings.TrimSpace(l.Summary); s != "" {
-		parts = append(parts, "> "+esc(s, 4000))
+	// a quote sets the notes apart (DingTalk takes no HTML colours from a
+	// robot that must not pass HTML through)
+	return first + "\n\n> " + strings.Join(meta, " · ")
+}
+
+// linkURL keeps a link's URL from closing the (url) syntax.
+func linkURL(u string) string {
+	return strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u)
+}
+
+// groupText renders one template's alerts under its heading.
+func groupText(g *notify.Group) string {
+	parts := []string{"#### " + g.Heading(func(s string) string { return esc(s, 200) }, func(s string) string { return s })}
+	for i := range g.Lines {
+		parts = append(parts, lineText(&g.Lines[i]))
 	}
 	return strings.Join(parts, "\n\n")
 }
 
-type unit struct {
-	text     string
-	items    int
-	problems int
+type piece struct {
+	text string
+	unit notify.Unit
 }
 
-const healthHead = "#### ⚠️ Monitor health"
-
-func healthUnits(ps []alert.Problem) []unit {
-	var out []unit
-	for i, p := range ps {
-		t := "- " + esc(notify.ProblemText(p), 1000)
+func healthPieces(m *notify.Message) []piece {
+	var out []piece
+	for i, h := range m.Health {
+		t := "- " + esc(h, 1000)
 		if i == 0 {
-			t = healthHead + "\n\n" + t
+			t = "#### ⚠️ " + m.HealthTitle + "\n\n" + t
 		}
-		out = append(out, unit{text: t, problems: 1})
+		out = append(out, piece{text: t, unit: notify.Unit{Problems: 1}})
 	}
 	return out
 }
 
-// Render lays d out as robot messages, each text at most MaxTextBytes: at
-// most maxMessages (≤ 0: the default). The first message mentions m when
-// something fires or the monitor is unhealthy. It does not filter resolved
-// items.
-func Render(d *notify.Digest, m Mentions, maxMessages int) []Payload {
+// Render lays d out as robot messages in cat's locale (English when nil),
+// each text at most MaxTextBytes: at most maxMessages (≤ 0: the default).
+// The first message mentions m when something fires or the monitor is
+// unhealthy. It does not filter resolved items.
+func Render(d *notify.Digest, cat *locale.Catalog, m Mentions, maxMessages int) []Payload {
 	if maxMessages <= 0 {
 		maxMessages = DefaultMaxMessages
 	}
-	dd := *d
-	dd.Items = append([]alert.Item(nil), d.Items...)
-	dd.Sort()
-	title := dd.Title
-	if strings.TrimSpace(title) == "" {
-		title = dd.DefaultTitle()
-	}
-	title = esc(title, 100)
-
-	f, r := dd.Counts()
-	var info []string
-	if p := notify.FormatPeriod(dd.PeriodStart, dd.PeriodEnd, dd.Location); p != "" {
-		info = append(info, "**Period** "+Escape(p))
-	}
-	if f > 0 {
-		info = append(info, fmt.Sprintf("%d firing", f))
-	}
-	if r > 0 {
-		info = append(info, fmt.Sprintf("%d resolved", r))
-	}
-	if n := len(dd.Health); n == 1 {
-		info = append(info, "1 health problem")
-	} else if n > 1 {
-		info = append(info, fmt.Sprintf("%d health problems", n))
-	}
-	infoText := strings.Join(info, " · ")
-
+	msg := notify.Compose(d, cat)
+	title := esc(msg.Push, 100)
 	mention := ""
-	if !m.empty() && (f > 0 || len(dd.Health) > 0) {
+	if !m.empty() && (hasFiring(msg) || len(msg.Health) > 0) {
 		mention = m.line()
 	}
 	header := func(label string) string {
-		s := "### " + title + label
-		if infoText != "" {
-			s += "\n\n" + infoText
+		s := "### " + msg.Title + label
+		if msg.Period != "" {
+			s += "\n\n" + msg.Period
 		}
 		return s
 	}
 	// room for the units of one message: the longest header, the mention
 	// line, the "n more" footer and the blank lines between them
-	reserve := len(header(notify.PartLabel(99, 99))) + len(mention) + len(notify.MoreText(1<<30, 1<<30)) + 16
+	reserve := len(header(msg.PartLabel(99, 99))) + len(mention) + len(msg.MoreText(1<<30, 1<<30)) + 16
 	budget := MaxTextBytes - reserve
 
-	us := healthUnits(dd.Health)
-	for i := range dd.Items {
-		us = append(us, unit{text: itemText(&dd.Items[i], &dd), items: 1})
+	var pieces []piece
+	if msg.Hello != "" {
+		pieces = append(pieces, piece{text: "👋 " + msg.Hello})
 	}
-	var parts [][]unit
-	var cur []unit
-	size := 0
-	for _, u := range us {
-		if len(u.text) > budget {
-			u.text = notify.TruncateBytes(u.text, budget)
+	pieces = append(pieces, healthPieces(msg)...)
+	for i := range msg.Groups {
+		g := &msg.Groups[i]
+		pieces = append(pieces, piece{text: groupText(g), unit: notify.Unit{Items: len(g.Lines)}})
+	}
+	for i := range pieces {
+		if len(pieces[i].text) > budget {
+			pieces[i].text = notify.TruncateBytes(pieces[i].text, budget)
 		}
-		if len(cur) > 0 && size+2+len(u.text) > budget {
-			parts = append(parts, cur)
-			cur, size = nil, 0
-		}
-		cur = append(cur, u)
-		size += 2 + len(u.text)
+		pieces[i].unit.Size = len(pieces[i].text) + 2
 	}
-	if len(cur) > 0 || len(parts) == 0 {
-		parts = append(parts, cur)
-	}
-	moreItems, moreProblems := 0, 0
-	if len(parts) > maxMessages {
-		for _, p := range parts[maxMessages:] {
-			for _, u := range p {
-				moreItems += u.items
-				moreProblems += u.problems
-			}
-		}
-		parts = parts[:maxMessages]
-	}
+	parts, moreItems, moreProblems := notify.Split(pieces, func(p piece) notify.Unit { return p.unit }, budget, maxMessages)
 
 	var out []Payload
 	for i, p := range parts {
-		label := notify.PartLabel(i+1, len(parts))
+		label := msg.PartLabel(i+1, len(parts))
 		blocks := []string{header(label)}
-		for _, u := range p {
-			blocks = append(blocks, u.text)
+		for _, pc := range p {
+			blocks = append(blocks, pc.text)
 		}
 		if i == len(parts)-1 {
-			if more := notify.MoreText(moreItems, moreProblems); more != "" {
-				blocks = append(blocks, "*"+more+"*")
+			if more := msg.MoreText(moreItems, moreProblems); more != "" {
+				blocks = append(blocks, more)
 			}
 		}
 		pl := Payload{MsgType: "markdown", Markdown: Markdown{Title: title + label}}
@@ -261,13 +228,26 @@ func Render(d *notify.Digest, m Mentions, maxMessages int) []Payload {
 	return out
 }
 
-// PlainText renders payloads for a terminal (dry runs).
+func hasFiring(m *notify.Message) bool {
+	for _, g := range m.Groups {
+		for _, l := range g.Lines {
+			if l.Kind != notify.KindResolved {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// PlainText renders payloads for a terminal (dry runs): the title that
+// phones show, then the markdown.
 func PlainText(ps []Payload) string {
 	var b strings.Builder
 	for i, p := range ps {
 		if i > 0 {
 			b.WriteString("\n")
 		}
+		b.WriteString("[title] " + p.Markdown.Title + "\n")
 		b.WriteString(p.Markdown.Text)
 		if !strings.HasSuffix(p.Markdown.Text, "\n") {
 			b.WriteString("\n")

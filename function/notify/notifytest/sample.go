@@ -24,7 +24,7 @@ func SampleDigest() *notify.Digest {
 		Items: []alert.Item{
 			{
 				Rule: "zero-clicks", Template: "1100AB02", Language: "es", Button: "Ver oferta",
-				Severity: "warning", State: alert.Resolved, Metric: "clicks",
+				Severity: "warning", State: alert.Resolved, Condition: "zero", Metric: "clicks",
 				Value: 37, Baseline: 41.5, HasBaseline: true, Volume: 18230, Trend: "▅▆▁▁▅",
 				Summary:  "1100AB02 (es): button “Ver oferta” is clicked again",
 				Since:    start.AddDate(0, 0, -2),
@@ -32,8 +32,9 @@ func SampleDigest() *notify.Digest {
 			},
 			{
 				Rule: "read-rate-drop", Template: "1100AB01", Language: "en",
-				Severity: "critical", State: alert.Firing, Metric: "read_rate", IsRate: true,
+				Severity: "critical", State: alert.Firing, Condition: "drop", Metric: "read_rate", IsRate: true,
 				Value: 0.081, Baseline: 0.612, HasBaseline: true, Volume: 12480, Trend: "▇▇▆▇▇▇▁",
+				Recent:  []float64{0.62, 0.61, 0.081},
 				Summary: "1100AB01 (en): read rate 8.1%, was 61.2%",
 				Since:   start,
 			},
@@ -55,8 +56,83 @@ func ManyItems(n, summaryLen int) []alert.Item {
 			Rule: "clicks-drop", Template: fmt.Sprintf("T%04d", i), Language: "en",
 			Severity: "warning", State: alert.Firing, Metric: "clicks",
 			Value: 10, Baseline: 100, HasBaseline: true, Volume: int64(1000000 - i),
-			Summary: sum[:summaryLen],
+			Summary: sum[:summaryLen], CustomSummary: true,
 		}
 	}
 	return out
+}
+
+// Scenario is a named digest the golden files and previews render.
+type Scenario struct {
+	Name   string
+	Digest *notify.Digest
+}
+
+// Scenarios are one digest per state a channel sees: alerts firing (a
+// template with two problems, one stopped), reminders, resolutions, a
+// monitor-health message, and the learning note of a first message. The
+// templates are named, one button is selected by type, so every field a
+// message shows is exercised.
+func Scenarios() []Scenario {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		loc = time.FixedZone("UTC+8", 8*3600)
+	}
+	day := time.Date(2026, 11, 23, 0, 0, 0, 0, loc)
+	digest := func(items ...alert.Item) *notify.Digest {
+		return &notify.Digest{PeriodStart: day, PeriodEnd: day.AddDate(0, 0, 1), Location: loc, Items: items}
+	}
+	readDrop := alert.Item{Rule: "read-rate-drop", Template: "1100SHOP0001", TemplateName: "Black Friday early access",
+		Language: "en", Severity: "critical", State: alert.Firing, Condition: "drop", Metric: "read_rate", IsRate: true,
+		Value: 0.2461, Baseline: 0.6182, HasBaseline: true, Volume: 1368, Since: day,
+		Recent: []float64{0.6214, 0.6097, 0.6182, 0.2461}, Trend: "███▁"}
+	zeroClicks := alert.Item{Rule: "zero-clicks", Template: "1100SHOP0001", TemplateName: "Black Friday early access",
+		Language: "en", Button: "type:url_button", ButtonText: "Shop now", Severity: "warning", State: alert.Firing,
+		Condition: "zero", Metric: "clicks", Value: 0, Baseline: 57.4, HasBaseline: true, Volume: 1368, Since: day,
+		Recent: []float64{61, 54, 59, 0}, Trend: "██▇▁"}
+	stopped := alert.Item{Rule: "sends-stopped", Template: "1100NEWS0002", TemplateName: "Weekly deals digest",
+		Language: "pt_BR", Severity: "critical", State: alert.Firing, Condition: "absent", Metric: "sent",
+		Value: 0, Baseline: 1498, HasBaseline: true, Volume: 1498, Since: day,
+		Recent: []float64{1512, 1480, 1498, 0}, Trend: "███▁"}
+	clickRate := alert.Item{Rule: "click-rate-low", Template: "1100CART0003", Language: "es", Severity: "info",
+		State: alert.Firing, Condition: "below", Metric: "click_rate", IsRate: true, Value: 0.0042, Threshold: 0.005,
+		Volume: 9870, Since: day, Recent: []float64{0.0061, 0.0055, 0.0049, 0.0042}, Trend: "█▆▃▁"}
+
+	firing := digest(zeroClicks, clickRate, stopped, readDrop)
+
+	var reminders []alert.Item
+	for _, it := range []alert.Item{readDrop, stopped} {
+		it.Repeat = true
+		it.Since = day.AddDate(0, 0, -2)
+		it.Duration = 48 * time.Hour
+		reminders = append(reminders, it)
+	}
+
+	back := func(it alert.Item, v float64, recent ...float64) alert.Item {
+		it.State, it.Value, it.Recent = alert.Resolved, v, recent
+		it.Since, it.Duration = day.AddDate(0, 0, -2), 48*time.Hour
+		return it
+	}
+	resolved := digest(
+		back(zeroClicks, 59, 0, 0, 59),
+		back(stopped, 1394, 0, 0, 1394),
+		back(readDrop, 0.5813, 0.2461, 0.2533, 0.5813),
+	)
+
+	health := digest()
+	health.Health = []alert.Problem{
+		{Template: "1100SHOP0009", Code: "Forbidden.RAM", Message: "User not authorized to operate on the specified resource."},
+		{Channel: "ops-ding", Code: "310000", Message: "sign not match"},
+	}
+
+	learning := digest()
+	learning.Learning = &notify.Learning{Templates: 12, From: day.AddDate(0, 0, 7)}
+
+	return []Scenario{
+		{"firing", firing},
+		{"reminder", digest(reminders...)},
+		{"resolved", resolved},
+		{"health", health},
+		{"learning", learning},
+	}
 }

@@ -79,7 +79,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("T", "en", "B", "", "<<<<", uint8(1), uint16(299))
 	f.Fuzz(func(t *testing.T, template, language, button, summary, problem string, items uint8, repeat uint16) {
 		d := fuzzDigest(template, language, button, summary, problem, items, repeat)
-		msgs := slack.Render(d, 0)
+		msgs := slack.Render(d, nil, 0)
 		if d.Empty() {
 			return
 		}

@@ -1,15 +1,14 @@
 package slack
 
 import (
-	"fmt"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/notify"
+	"github.com/cams-alert/cams-alert/function/notify/locale"
 )
 
 // Escape makes data safe in Slack text: &, < and > become entities, so no
@@ -81,8 +80,8 @@ func cut(s string, max int) string {
 }
 
 // emoji for a line.
-func emoji(l notify.Line) string {
-	if !l.Firing {
+func emoji(l *notify.Line) string {
+	if l.Kind == notify.KindResolved {
 		return ":white_check_mark:"
 	}
 	switch l.Severity {
@@ -95,150 +94,148 @@ func emoji(l notify.Line) string {
 	}
 }
 
-// itemText renders one alert as a section's mrkdwn (≤ MaxSectionText).
-func itemText(it *alert.Item, d *notify.Digest) string {
-	l := notify.Describe(it, d.Location)
-	var b strings.Builder
-	state := strings.ToUpper(l.State)
-	fmt.Fprintf(&b, "%s *%s · %s* · *%s*", emoji(l), esc(strings.ToUpper(l.Severity), 20), esc(state, 40), esc(l.Template, 200))
-	if l.Language != "" {
-		b.WriteString(" · " + esc(l.Language, 40))
+func bold(s string) string { return "*" + s + "*" }
+
+func escLine(s string) string { return esc(s, 300) }
+
+// lineText renders what happened to one alert; metaText its trend, notes,
+// rule and actions, which go below it in small grey type.
+func lineText(l *notify.Line) string {
+	first := emoji(l) + " " + bold(l.Label)
+	if b := l.ButtonLabel(escLine); b != "" {
+		first += " · " + b
 	}
-	if l.Button != "" {
-		b.WriteString(" · button “" + esc(l.Button, 200) + "”")
+	if l.Custom != "" {
+		return first + " · " + esc(l.Custom, 1000)
 	}
-	b.WriteString("\n" + esc(l.Metric, 60) + " *" + l.Value + "*")
-	if l.Baseline != "" {
-		b.WriteString(" · baseline " + l.Baseline)
-		if l.Change != "" {
-			b.WriteString(" (" + l.Change + ")")
-		}
-	}
-	b.WriteString(" · volume " + l.Volume)
+	return first + " · " + notify.MarkStrong(l.Text, "*", "*")
+}
+
+func metaText(l *notify.Line) string {
 	var meta []string
 	if l.Trend != "" {
-		meta = append(meta, "trend "+esc(l.Trend, 60))
+		meta = append(meta, l.Trend)
 	}
-	meta = append(meta, "rule "+esc(l.Rule, 100))
-	if l.StateDetail != "" {
-		meta = append(meta, l.StateDetail)
+	meta = append(meta, l.Meta...)
+	meta = append(meta, l.RuleLabel(escLine))
+	for _, a := range l.Actions {
+		meta = append(meta, "<"+actionURL(a.URL)+"|"+esc(a.Label, 75)+">")
 	}
-	b.WriteString("\n" + strings.Join(meta, " · "))
-	head := b.String()
-	if s := strings.TrimSpace(l.Summary); s != "" {
-		// the summary gets what the head leaves of the section
-		room := MaxSectionText - units(head) - 2
-		sum := Escape(strings.Join(strings.Fields(s), " "))
-		return head + "\n>" + cut(sum, room)
-	}
-	return cut(head, MaxSectionText)
+	return strings.Join(meta, " · ")
 }
 
-// unit is one section block and what it stands for.
-type unit struct {
-	text     string
-	items    int
-	problems int
+// actionURL keeps a link's URL from closing the <url|label> syntax.
+func actionURL(u string) string {
+	return strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C", " ", "%20").Replace(u)
 }
 
-func healthUnits(ps []alert.Problem) []unit {
-	if len(ps) == 0 {
+// piece is one indivisible run of blocks and what it shows.
+type piece struct {
+	blocks []slackgo.Block
+	unit   notify.Unit
+}
+
+func section(text string) slackgo.Block {
+	return slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, text, false, true), nil, nil)
+}
+
+func contextBlock(text string) slackgo.Block {
+	return slackgo.NewContextBlock("", slackgo.NewTextBlockObject(slackgo.MarkdownType, cut(text, MaxContextText), false, true))
+}
+
+// groupAlerts is how many alerts of one template go under one heading before
+// it repeats: 2 blocks each keeps a piece well within a message.
+const groupAlerts = 10
+
+// groupPieces renders one template's alerts: a divider, the heading over the
+// first alert, and per alert a section (what happened) and a context (trend,
+// rule). A long group continues under its heading again.
+func groupPieces(g *notify.Group) []piece {
+	head := g.Heading(func(s string) string { return esc(s, 200) }, bold)
+	var out []piece
+	for i := range g.Lines {
+		if i%groupAlerts == 0 {
+			out = append(out, piece{blocks: []slackgo.Block{slackgo.NewDividerBlock()}})
+		}
+		cur := &out[len(out)-1]
+		text := lineText(&g.Lines[i])
+		if i%groupAlerts == 0 {
+			text = head + "\n" + text
+		}
+		cur.blocks = append(cur.blocks, section(cut(text, MaxSectionText)), contextBlock(metaText(&g.Lines[i])))
+		cur.unit.Items++
+	}
+	return out
+}
+
+func healthPieces(m *notify.Message) []piece {
+	if len(m.Health) == 0 {
 		return nil
 	}
-	var out []unit
-	cur := unit{text: ":warning: *Monitor health*"}
-	for _, p := range ps {
+	head := ":warning: " + bold(m.HealthTitle)
+	var out []piece
+	cur := piece{}
+	text := head
+	for _, h := range m.Health {
 		// Cut after escaping: an entity can be 5 units for 1, so a line cut
 		// before it could still push the section past Slack's limit.
-		line := "• " + cut(Escape(strings.Join(strings.Fields(notify.ProblemText(p)), " ")), 1000)
-		if units(cur.text)+1+units(line) > MaxSectionText {
+		line := "• " + cut(Escape(strings.Join(strings.Fields(h), " ")), 1000)
+		if units(text)+1+units(line) > MaxSectionText {
+			cur.blocks = []slackgo.Block{section(text)}
 			out = append(out, cur)
-			cur = unit{text: ":warning: *Monitor health* (continued)"}
+			cur, text = piece{}, head
 		}
-		cur.text += "\n" + line
-		cur.problems++
+		text += "\n" + line
+		cur.unit.Problems++
 	}
+	cur.blocks = []slackgo.Block{section(text)}
 	return append(out, cur)
 }
 
-// Render lays d out as Slack messages: at most maxMessages (≤ 0: the
-// default), each with at most MaxBlocks blocks. Data is escaped. It does not
-// filter resolved items.
-func Render(d *notify.Digest, maxMessages int) []*slackgo.WebhookMessage {
+// Render lays d out as Slack messages in cat's locale (English when nil): at
+// most maxMessages (≤ 0: the default), each with at most MaxBlocks blocks.
+// Data is escaped. It does not filter resolved items.
+func Render(d *notify.Digest, cat *locale.Catalog, maxMessages int) []*slackgo.WebhookMessage {
 	if maxMessages <= 0 {
 		maxMessages = DefaultMaxMessages
 	}
-	dd := *d
-	dd.Items = append([]alert.Item(nil), d.Items...)
-	dd.Sort()
-	title := dd.Title
-	if strings.TrimSpace(title) == "" {
-		title = dd.DefaultTitle()
+	m := notify.Compose(d, cat)
+	var pieces []piece
+	if m.Hello != "" {
+		pieces = append(pieces, piece{blocks: []slackgo.Block{section(":wave: " + m.Hello)}})
 	}
-
-	us := healthUnits(dd.Health)
-	for i := range dd.Items {
-		us = append(us, unit{text: itemText(&dd.Items[i], &dd), items: 1})
+	pieces = append(pieces, healthPieces(m)...)
+	for i := range m.Groups {
+		pieces = append(pieces, groupPieces(&m.Groups[i])...)
+	}
+	for i := range pieces {
+		pieces[i].unit.Size = len(pieces[i].blocks)
 	}
 	// header + context, and room for the "n more" footer
-	per := MaxBlocks - 3
-	var parts [][]unit
-	for len(us) > 0 {
-		k := min(per, len(us))
-		parts = append(parts, us[:k])
-		us = us[k:]
-	}
-	moreItems, moreProblems := 0, 0
-	if len(parts) > maxMessages {
-		for _, p := range parts[maxMessages:] {
-			for _, u := range p {
-				moreItems += u.items
-				moreProblems += u.problems
-			}
-		}
-		parts = parts[:maxMessages]
-	}
-	if len(parts) == 0 {
-		parts = [][]unit{nil}
-	}
-
-	f, r := dd.Counts()
-	var ctx []string
-	if p := notify.FormatPeriod(dd.PeriodStart, dd.PeriodEnd, dd.Location); p != "" {
-		ctx = append(ctx, "*Period* "+Escape(p))
-	}
-	if f > 0 {
-		ctx = append(ctx, fmt.Sprintf("%d firing", f))
-	}
-	if r > 0 {
-		ctx = append(ctx, fmt.Sprintf("%d resolved", r))
-	}
-	if n := len(dd.Health); n > 0 {
-		ctx = append(ctx, fmt.Sprintf("%d health problem%s", n, map[bool]string{true: "", false: "s"}[n == 1]))
-	}
-	ctxText := strings.Join(ctx, " · ")
-
+	parts, moreItems, moreProblems := notify.Split(pieces, func(p piece) notify.Unit { return p.unit }, MaxBlocks-3, maxMessages)
+	// phones show the first line or two; the fuzz tests hold it to a header's length
+	push := esc(m.Push, MaxHeaderText)
 	var out []*slackgo.WebhookMessage
 	for i, p := range parts {
-		label := notify.PartLabel(i+1, len(parts))
-		head := cut(esc(title, MaxHeaderText), MaxHeaderText-units(label)) + label
+		label := m.PartLabel(i+1, len(parts))
+		head := cut(m.Title, MaxHeaderText-units(label)) + label
 		blocks := []slackgo.Block{
 			slackgo.NewHeaderBlock(slackgo.NewTextBlockObject(slackgo.PlainTextType, head, true, false)),
 		}
-		if ctxText != "" {
-			blocks = append(blocks, slackgo.NewContextBlock("", slackgo.NewTextBlockObject(slackgo.MarkdownType, cut(ctxText, MaxContextText), false, true)))
+		if m.Period != "" {
+			blocks = append(blocks, contextBlock(m.Period))
 		}
-		for _, u := range p {
-			blocks = append(blocks, slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, u.text, false, true), nil, nil))
+		for _, pc := range p {
+			blocks = append(blocks, pc.blocks...)
 		}
 		if i == len(parts)-1 {
-			if more := notify.MoreText(moreItems, moreProblems); more != "" {
-				blocks = append(blocks, slackgo.NewContextBlock("", slackgo.NewTextBlockObject(slackgo.MarkdownType, Escape(more), false, true)))
+			if more := m.MoreText(moreItems, moreProblems); more != "" {
+				blocks = append(blocks, contextBlock(more))
 			}
 		}
 		no := false
 		out = append(out, &slackgo.WebhookMessage{
-			Text:        head,
+			Text:        cut(push, MaxHeaderText-units(label)) + label,
 			Blocks:      &slackgo.Blocks{BlockSet: blocks},
 			Parse:       "none",
 			UnfurlLinks: &no,
@@ -249,7 +246,8 @@ func Render(d *notify.Digest, maxMessages int) []*slackgo.WebhookMessage {
 }
 
 // PlainText renders messages as plain text for a terminal (dry runs): the
-// header, context and sections of each message, entities decoded.
+// push text, then the header, context and sections of each message, entities
+// decoded.
 func PlainText(msgs []*slackgo.WebhookMessage) string {
 	var b strings.Builder
 	unesc := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
@@ -257,10 +255,13 @@ func PlainText(msgs []*slackgo.WebhookMessage) string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
+		b.WriteString("[push] " + unesc.Replace(m.Text) + "\n")
 		for _, bl := range m.Blocks.BlockSet {
 			switch x := bl.(type) {
 			case *slackgo.HeaderBlock:
 				b.WriteString(unesc.Replace(x.Text.Text) + "\n")
+			case *slackgo.DividerBlock:
+				b.WriteString("---\n")
 			case *slackgo.ContextBlock:
 				for _, e := range x.ContextElements.Elements {
 					if t, ok := e.(*slackgo.TextBlockObject); ok {

@@ -28,6 +28,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/cams-alert/cams-alert/function/notify"
+	"github.com/cams-alert/cams-alert/function/notify/locale"
 )
 
 // Slack's limits.
@@ -85,6 +86,7 @@ type Notifier struct {
 	secrets      []string
 	sendResolved bool
 	maxMessages  int
+	cat          *locale.Catalog
 	client       *http.Client
 	api          *slackgo.Client
 	pacer        notify.Pacer
@@ -110,6 +112,11 @@ func New(c Config) (*Notifier, error) {
 	if n.maxMessages <= 0 {
 		n.maxMessages = DefaultMaxMessages
 	}
+	cat, err := locale.Lookup(c.Locale)
+	if err != nil {
+		return nil, fmt.Errorf("slack channel %s: %w", n.name, err)
+	}
+	n.cat = cat
 	n.pacer.Interval = c.MinInterval
 	if c.MinInterval == 0 {
 		n.pacer.Interval = DefaultMinInterval
@@ -164,10 +171,7 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
 	if src.Empty() {
 		return nil
 	}
-	msgs := Render(src, n.maxMessages)
-	if len(msgs) == 0 {
-		return nil
-	}
+	msgs := Render(src, n.cat, n.maxMessages)
 	payloads := make([][]byte, len(msgs))
 	for i, m := range msgs {
 		b, err := json.Marshal(m)
@@ -176,36 +180,9 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
 		}
 		payloads[i] = b
 	}
-	n.progress.Begin(d, payloads)
-	for i, m := range msgs {
-		if n.progress.Done(i) {
-			continue
-		}
-		if err := n.pacer.Wait(ctx); err != nil {
-			return n.fail(i, len(msgs), wrapCtx(err))
-		}
-		if err := n.post(ctx, m); err != nil {
-			return n.fail(i, len(msgs), err)
-		}
-		n.progress.Mark(i)
-	}
-	return nil
-}
-
-func (n *Notifier) fail(i, total int, err error) error {
-	if total <= 1 {
-		return err
-	}
-	msg := fmt.Sprintf("part %d/%d", i+1, total)
-	if i > 0 {
-		msg += fmt.Sprintf(" (parts 1-%d delivered)", i)
-	}
-	ok, after := notify.IsRetryable(err)
-	e := &safeError{msg: msg + ": " + err.Error(), cause: errors.Unwrap(err)}
-	if ok {
-		return notify.Retryable(e, after)
-	}
-	return e
+	return n.progress.Deliver(ctx, &n.pacer, d, payloads, func(ctx context.Context, i int) error {
+		return n.post(ctx, msgs[i])
+	})
 }
 
 func (n *Notifier) post(ctx context.Context, m *slackgo.WebhookMessage) error {
@@ -298,8 +275,6 @@ type safeError struct {
 
 func (e *safeError) Error() string { return e.msg }
 func (e *safeError) Unwrap() error { return e.cause }
-
-func wrapCtx(err error) error { return &safeError{msg: err.Error(), cause: err} }
 
 // bodyText renders a response body for an error: ": invalid_blocks".
 func bodyText(b []byte) string {

@@ -74,36 +74,38 @@ func TestPayload(t *testing.T) {
 			for _, b := range msg.Blocks {
 				types = append(types, b.Type)
 			}
-			if got := strings.Join(types, ","); got != "header,context,section,section,section" {
+			if got := strings.Join(types, ","); got != "header,context,section,divider,section,context,divider,section,context" {
 				t.Fatalf("blocks = %s", got)
 			}
-			if msg.Blocks[0].Text.Text != "cams-alert: 1 firing, 1 resolved" {
+			if msg.Blocks[0].Text.Text != "cams-alert · 1 alert, 1 resolved, 1 monitor problem" {
 				t.Errorf("header = %q", msg.Blocks[0].Text.Text)
 			}
-			ctxText := msg.Blocks[1].Elements[0]["text"].(string)
-			for _, want := range []string{"2026-05-10 00:00 – 2026-05-11 00:00 (Asia/Shanghai)", "1 firing", "1 resolved", "1 health problem"} {
-				if !strings.Contains(ctxText, want) {
-					t.Errorf("context %q lacks %q", ctxText, want)
-				}
+			if want := "1100AB01 (en): read rate fell to 8.1% (+1 more)"; msg.Text != want {
+				t.Errorf("push text %q, want %q", msg.Text, want)
 			}
-			health, first, second := msg.Blocks[2].Text.Text, msg.Blocks[3].Text.Text, msg.Blocks[4].Text.Text
-			for _, want := range []string{"Monitor health", "template 1100AB09 not checked: Ram.PermissionDeny — not allowed"} {
+			ctxText := msg.Blocks[1].Elements[0]["text"].(string)
+			if want := "Period: Sun 10 May (Asia/Shanghai)"; ctxText != want {
+				t.Errorf("context %q, want %q", ctxText, want)
+			}
+			health, first, second := msg.Blocks[2].Text.Text, msg.Blocks[4].Text.Text, msg.Blocks[7].Text.Text
+			firstMeta, secondMeta := msg.Blocks[5].Elements[0]["text"].(string), msg.Blocks[8].Elements[0]["text"].(string)
+			for _, want := range []string{"Monitor health", "template 1100AB09 could not be checked: Ram.PermissionDeny — not allowed"} {
 				if !strings.Contains(health, want) {
 					t.Errorf("health %q lacks %q", health, want)
 				}
 			}
 			// critical firing first, then the resolved warning
-			for _, want := range []string{":red_circle:", "CRITICAL · FIRING", "*1100AB01*", " · en", "read rate *8.1%*", "baseline 61.2% (-86.8%)",
-				"volume 12,480 delivered", "trend ▇▇▆▇▇▇▁", "rule read-rate-drop", "since 2026-05-10 00:00", "read rate 8.1%, was 61.2%"} {
-				if !strings.Contains(first, want) {
-					t.Errorf("first alert %q lacks %q", first, want)
-				}
+			if want := "*1100AB01* · en\n:red_circle: *Critical* · read rate fell to *8.1%*, usually 61.2% (-87%) · 12,480 delivered"; first != want {
+				t.Errorf("first alert\n%q, want\n%q", first, want)
 			}
-			for _, want := range []string{":white_check_mark:", "WARNING · RESOLVED", "1100AB02", "button “Ver oferta”", "clicks *37*",
-				"baseline 41.5 (-10.8%)", "volume 18,230 delivered", "rule zero-clicks", "lasted 2d"} {
-				if !strings.Contains(second, want) {
-					t.Errorf("second alert %q lacks %q", second, want)
-				}
+			if want := "Trend 62.0% → 61.0% → 8.1% · rule read-rate-drop"; firstMeta != want {
+				t.Errorf("first alert's notes %q, want %q", firstMeta, want)
+			}
+			if want := "*1100AB02* · es\n:white_check_mark: *Resolved* · button “Ver oferta” · *37* clicks again, usually 42 · 18,230 delivered"; second != want {
+				t.Errorf("second alert\n%q, want\n%q", second, want)
+			}
+			if want := "lasted 2 days · rule zero-clicks"; secondMeta != want {
+				t.Errorf("second alert's notes %q, want %q", secondMeta, want)
 			}
 			for _, b := range msg.Blocks[1:] {
 				for _, txt := range []*notifytest.SlackText{b.Text} {
@@ -140,10 +142,11 @@ func TestEscaping(t *testing.T) {
 			fake := notifytest.NewSlack(t)
 			n := newNotifier(t, fake, m, nil)
 			d := notifytest.SampleDigest()
-			d.Title = "cams-alert <!channel> & co"
+			d.Items[0].TemplateName = "cams-alert <!channel> & co" // heading and push text
 			d.Items[0].Template = "<!channel>"
 			d.Items[0].Button = "Buy <@U123> & <https://evil.example|click>"
 			d.Items[1].Summary = "<!here> <#C999> <!date^1^{date}|x> & > quote"
+			d.Items[1].CustomSummary = true
 			d.Items[1].Rule = "r<!here>"
 			d.Health = []alert.Problem{{Channel: "<!channel>", Code: "<@U123>", Message: "<https://evil.example|click>"}}
 			if err := n.Notify(context.Background(), d); err != nil {
@@ -184,15 +187,16 @@ func TestSplitting(t *testing.T) {
 		wantMore    string
 		wantShown   int
 	}{
-		{name: "one message", items: notifytest.ManyItems(47, 50), wantParts: 1, wantShown: 47},
-		{name: "48 alerts need two", items: notifytest.ManyItems(48, 50), wantParts: 2, wantShown: 48},
-		{name: "120 alerts in three parts", items: notifytest.ManyItems(120, 200), wantParts: 3, wantShown: 120},
-		{name: "cap says n more", items: notifytest.ManyItems(200, 50), maxMessages: 2, wantParts: 2, wantShown: 94,
-			wantMore: "… and 106 more alerts not shown (message limit reached)"},
+		// a template's alert takes 3 blocks (divider, section, context): 15 fit
+		{name: "one message", items: notifytest.ManyItems(15, 50), wantParts: 1, wantShown: 15},
+		{name: "16 alerts need two", items: notifytest.ManyItems(16, 50), wantParts: 2, wantShown: 16},
+		{name: "120 alerts in eight parts", items: notifytest.ManyItems(120, 200), wantParts: 8, wantShown: 120},
+		{name: "cap says n more", items: notifytest.ManyItems(200, 50), maxMessages: 2, wantParts: 2, wantShown: 30,
+			wantMore: "… and 170 more alerts not shown (message limit reached)"},
 		{name: "health and alerts capped", items: notifytest.ManyItems(60, 50), health: 600, maxMessages: 1, wantParts: 1,
 			wantShown: 0, wantMore: "… and 60 more alerts and "},
 		{name: "huge summary is cut", items: []alert.Item{{Rule: "r", Template: "BIG", Language: "en", Severity: "info",
-			State: alert.Firing, Metric: "sent", Value: 1, Volume: 1, Summary: long}}, wantParts: 1, wantShown: 1},
+			State: alert.Firing, Metric: "sent", Value: 1, Volume: 1, Summary: long, CustomSummary: true}}, wantParts: 1, wantShown: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,7 +226,7 @@ func TestSplitting(t *testing.T) {
 					t.Errorf("header %q lacks the part label", head)
 				}
 				for _, b := range m.Blocks {
-					if b.Type == "section" && strings.Contains(b.Text.Text, "FIRING") {
+					if b.Type == "section" && (strings.Contains(b.Text.Text, ":large_blue_circle: *Info*") || strings.Contains(b.Text.Text, ":large_orange_circle: *Warning*")) {
 						shown++
 						if notifytest.SlackLength(b.Text.Text) > slack.MaxSectionText {
 							t.Errorf("section of %d characters", notifytest.SlackLength(b.Text.Text))
@@ -256,7 +260,7 @@ func TestSplitting(t *testing.T) {
 			if tt.wantMore == "" && strings.Contains(last, "not shown") {
 				t.Errorf("unexpected 'not shown' note")
 			}
-			if tt.name == "huge summary is cut" && !strings.HasSuffix(msgs[0].Blocks[2].Text.Text, "…") {
+			if tt.name == "huge summary is cut" && !strings.HasSuffix(msgs[0].Blocks[3].Text.Text, "…") {
 				t.Errorf("cut summary does not end with …")
 			}
 			// shown alerts are the most important ones, in order
@@ -389,8 +393,8 @@ func TestRetrySendsOnlyMissingParts(t *testing.T) {
 	fake := notifytest.NewSlack(t)
 	n := newNotifier(t, fake, webhook, nil)
 	d := notifytest.SampleDigest()
-	d.Items = notifytest.ManyItems(100, 40) // 3 parts
-	fake.Script(1, notifytest.Response{})   // part 1 passes
+	d.Items = notifytest.ManyItems(40, 40) // 3 parts
+	fake.Script(1, notifytest.Response{})  // part 1 passes
 	fake.FailNext(1, 500, "internal_error")
 	err := notify.Send(context.Background(), n, d, func(context.Context, time.Duration) error { return nil })
 	if err != nil {
@@ -415,7 +419,7 @@ func TestPartialFailureNamesThePart(t *testing.T) {
 	fake := notifytest.NewSlack(t)
 	n := newNotifier(t, fake, webhook, nil)
 	d := notifytest.SampleDigest()
-	d.Items = notifytest.ManyItems(100, 40)
+	d.Items = notifytest.ManyItems(40, 40)
 	fake.Script(1, notifytest.Response{})
 	fake.FailNext(1, 400, "invalid_blocks")
 	err := n.Notify(context.Background(), d)
@@ -428,7 +432,7 @@ func TestPacing(t *testing.T) {
 	fake := notifytest.NewSlack(t)
 	n := newNotifier(t, fake, webhook, func(c *slack.Config) { c.MinInterval = 60 * time.Millisecond })
 	d := notifytest.SampleDigest()
-	d.Items = notifytest.ManyItems(100, 40) // 3 messages
+	d.Items = notifytest.ManyItems(40, 40) // 3 messages
 	start := time.Now()
 	if err := n.Notify(context.Background(), d); err != nil {
 		t.Fatal(err)
@@ -485,8 +489,8 @@ func TestRedirectToOtherHostRefused(t *testing.T) {
 }
 
 func TestRenderPlainText(t *testing.T) {
-	out := slack.PlainText(slack.Render(notifytest.SampleDigest(), 0))
-	for _, want := range []string{"cams-alert: 1 firing, 1 resolved", "1100AB01", "1100AB02"} {
+	out := slack.PlainText(slack.Render(notifytest.SampleDigest(), nil, 0))
+	for _, want := range []string{"[push] 1100AB01 (en): read rate fell to 8.1% (+1 more)", "cams-alert · 1 alert, 1 resolved", "1100AB01", "1100AB02"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plain text lacks %q:\n%s", want, out)
 		}
