@@ -105,6 +105,16 @@ func (l *Line) ButtonLabel(esc func(string) string) string {
 	return l.cat.T(key, "text", esc(text))
 }
 
+// ButtonLead is the button label followed by the locale's separator
+// (`URL button “Shop now”: `), to put before what happened; "" without a
+// button.
+func (l *Line) ButtonLead(esc func(string) string) string {
+	if b := l.ButtonLabel(esc); b != "" {
+		return b + l.cat.T("sep.detail")
+	}
+	return ""
+}
+
 // RuleLabel is "rule NAME" with the name escaped by esc.
 func (l *Line) RuleLabel(esc func(string) string) string {
 	return l.cat.T("meta.rule", "rule", esc(l.Item.Rule))

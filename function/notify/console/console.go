@@ -89,14 +89,11 @@ func Render(d *notify.Digest, cat *locale.Catalog) string {
 
 func lineText(l *notify.Line) string {
 	plain := func(s string) string { return s }
-	first := "[" + l.Label + "]"
-	if b := l.ButtonLabel(plain); b != "" {
-		first += " " + b + ":"
-	}
+	first := "[" + l.Label + "] " + l.ButtonLead(plain)
 	if l.Custom != "" {
-		first += " " + l.Custom
+		first += l.Custom
 	} else {
-		first += " " + notify.StripStrong(l.Text)
+		first += notify.StripStrong(l.Text)
 	}
 	var meta []string
 	if l.Trend != "" {

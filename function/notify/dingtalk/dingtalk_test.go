@@ -67,7 +67,7 @@ func TestPayloadAndSignature(t *testing.T) {
 				"### cams-alert · 1 alert, 1 resolved, 1 monitor problem\n\nPeriod: Sun 10 May (Asia/Shanghai)\n\n",
 				"#### ⚠️ Monitor health\n\n- channel ops-slack could not be reached: HTTP 404 — channel_not_found",
 				"#### 1100AB01 · en\n\n🔴 **Critical** · read rate fell to **8.1%**, usually 61.2% (-87%) · 12,480 delivered\n\n> Trend 62.0% → 61.0% → 8.1% · rule read-rate-drop",
-				"#### 1100AB02 · es\n\n✅ **Resolved** · button “Ver oferta” · **37** clicks again, usually 42 · 18,230 delivered\n\n> lasted 2 days · rule zero-clicks",
+				"#### 1100AB02 · es\n\n✅ **Resolved** · button “Ver oferta”: **37** clicks again, usually 42 · 18,230 delivered\n\n> lasted 2 days · rule zero-clicks",
 				"\n\n@13800000000",
 			} {
 				if !strings.Contains(m.Text, want) {

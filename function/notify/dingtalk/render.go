@@ -104,14 +104,11 @@ func escLine(s string) string { return esc(s, 300) }
 // lineText renders one alert as two markdown paragraphs: what happened, then
 // the trend, notes, rule and actions as a quote.
 func lineText(l *notify.Line) string {
-	first := icon(l) + " " + bold(l.Label)
-	if b := l.ButtonLabel(escLine); b != "" {
-		first += " · " + b
-	}
+	first := icon(l) + " " + bold(l.Label) + " · " + l.ButtonLead(escLine)
 	if l.Custom != "" {
-		first += " · " + esc(l.Custom, 4000)
+		first += esc(l.Custom, 4000)
 	} else {
-		first += " · " + notify.MarkStrong(l.Text, "**", "**")
+		first += notify.MarkStrong(l.Text, "**", "**")
 	}
 	var meta []string
 	if l.Trend != "" {

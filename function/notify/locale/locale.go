@@ -109,8 +109,8 @@ func (c *Catalog) Date(t time.Time) string { return c.date(t) }
 // "11月23日 周一 08:00".
 func (c *Catalog) DateTime(t time.Time) string { return c.date(t) + " " + t.Format("15:04") }
 
-// Duration renders d coarsely: "2 days 3 hours", "45 min" / "2天3小时",
-// "45分钟".
+// Duration renders d coarsely: "2 days 3 hours", "45 min" / "2 天 3 小时",
+// "45 分钟".
 func (c *Catalog) Duration(d time.Duration) string {
 	if d < time.Minute {
 		d = time.Minute
@@ -171,15 +171,15 @@ func enDuration(days, hours, mins int64) string {
 }
 
 func zhDuration(days, hours, mins int64) string {
-	var b strings.Builder
+	var parts []string
 	if days > 0 {
-		fmt.Fprintf(&b, "%d天", days)
+		parts = append(parts, fmt.Sprintf("%d 天", days))
 	}
 	if hours > 0 {
-		fmt.Fprintf(&b, "%d小时", hours)
+		parts = append(parts, fmt.Sprintf("%d 小时", hours))
 	}
 	if mins > 0 {
-		fmt.Fprintf(&b, "%d分钟", mins)
+		parts = append(parts, fmt.Sprintf("%d 分钟", mins))
 	}
-	return b.String()
+	return strings.Join(parts, " ")
 }

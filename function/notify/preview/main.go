@@ -89,15 +89,28 @@ func write(dir, name, page, browser string) error {
 		width  int
 	}{{"phone", 390}, {"desktop", 1280}} {
 		png, _ := filepath.Abs(filepath.Join(dir, name+"-"+w.suffix+".png"))
-		cmd := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-			"--screenshot="+png, fmt.Sprintf("--window-size=%d,%d", w.width, 1100), "file://"+abs)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s %s: %w: %s", browser, name, err, lastLine(stderr.String()))
+		if err := screenshot(browser, "file://"+abs, png, w.width); err != nil {
+			return fmt.Errorf("%s %s: %w", browser, name, err)
 		}
 	}
 	return nil
+}
+
+// screenshot runs headless Chromium, again when it crashes (it does, now
+// and then, in containers).
+func screenshot(browser, url, png string, width int) error {
+	var err error
+	for range 3 {
+		cmd := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+			"--screenshot="+png, fmt.Sprintf("--window-size=%d,%d", width, 1100), url)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err = cmd.Run(); err == nil {
+			return nil
+		}
+		err = fmt.Errorf("%w: %s", err, lastLine(stderr.String()))
+	}
+	return err
 }
 
 func lastLine(s string) string {
@@ -169,9 +182,11 @@ func slackPage(msgs []*slackgo.WebhookMessage) string {
 	return b.String()
 }
 
-// DingTalk: the system sans (PingFang on phones), 14px markdown.
+// DingTalk: the system sans (PingFang on phones), 14px markdown; quotes in
+// grey behind a bar, as the client shows them.
 const dingCSS = `.msg{font-size:14px;line-height:1.6}.msg h3{font-size:17px;margin:4px 0 8px}.msg h4{font-size:15px;margin:14px 0 4px}
-.msg p{margin:6px 0}.msg ul{padding-left:20px;margin:6px 0}`
+.msg p{margin:6px 0}.msg ul{padding-left:20px;margin:6px 0}
+.msg blockquote{margin:2px 0 10px;padding:0 0 0 8px;border-left:3px solid #e0e0e0;color:#8c8c8c;font-size:13px}`
 
 var md = goldmark.New(goldmark.WithRendererOptions(gmhtml.WithUnsafe()))
 

@@ -101,14 +101,11 @@ func escLine(s string) string { return esc(s, 300) }
 // lineText renders what happened to one alert; metaText its trend, notes,
 // rule and actions, which go below it in small grey type.
 func lineText(l *notify.Line) string {
-	first := emoji(l) + " " + bold(l.Label)
-	if b := l.ButtonLabel(escLine); b != "" {
-		first += " · " + b
-	}
+	first := emoji(l) + " " + bold(l.Label) + " · " + l.ButtonLead(escLine)
 	if l.Custom != "" {
-		return first + " · " + esc(l.Custom, 1000)
+		return first + esc(l.Custom, 1000)
 	}
-	return first + " · " + notify.MarkStrong(l.Text, "*", "*")
+	return first + notify.MarkStrong(l.Text, "*", "*")
 }
 
 func metaText(l *notify.Line) string {

@@ -101,7 +101,7 @@ func TestPayload(t *testing.T) {
 			if want := "Trend 62.0% → 61.0% → 8.1% · rule read-rate-drop"; firstMeta != want {
 				t.Errorf("first alert's notes %q, want %q", firstMeta, want)
 			}
-			if want := "*1100AB02* · es\n:white_check_mark: *Resolved* · button “Ver oferta” · *37* clicks again, usually 42 · 18,230 delivered"; second != want {
+			if want := "*1100AB02* · es\n:white_check_mark: *Resolved* · button “Ver oferta”: *37* clicks again, usually 42 · 18,230 delivered"; second != want {
 				t.Errorf("second alert\n%q, want\n%q", second, want)
 			}
 			if want := "lasted 2 days · rule zero-clicks"; secondMeta != want {
