@@ -97,6 +97,21 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(dm[0].Text, "1100SHOP0001") || !strings.Contains(dm[0].Text, "Ram.PermissionDeny") {
 		t.Errorf("dingtalk digest incomplete:\n%s", dm[0].Text)
 	}
+	// Names beside codes (ListChatappTemplate), the button's text although
+	// the rule selects it by type, and a push text that says what happened.
+	for _, w := range []string{"black_friday_shop_now · 1100SHOP0001 · en", "URL button “Shop now”: **0** clicks"} {
+		if !strings.Contains(dm[0].Text, w) {
+			t.Errorf("dingtalk digest lacks %q:\n%s", w, dm[0].Text)
+		}
+	}
+	if want := "flash_sale_id (id): delivery rate fell to 47.6% (+3 more)"; sm[0].Text != want || dm[0].Title != want {
+		t.Errorf("push texts %q (slack), %q (dingtalk), want %q", sm[0].Text, dm[0].Title, want)
+	}
+	for _, a := range sum.Alerts {
+		if a.Template == "1100SHOP0001" && a.TemplateName != "black_friday_shop_now" {
+			t.Errorf("summary alert %+v lacks the template name", a)
+		}
+	}
 
 	// A rerun of the same moment (a manual rerun, an FC retry) sends nothing.
 	code, sum, _ = r.run(t, "--at", sampleAt)

@@ -177,8 +177,11 @@ func (k Key) String() string { return k.Template + "/" + k.Language }
 // oldest period first, one period per distinct Start.
 type Series struct {
 	Key
-	Granularity Granularity `json:"granularity"`
-	Periods     []Period    `json:"periods"`
+	// TemplateName is the template's name (ListChatappTemplate), "" when
+	// unknown: messages show it beside the code.
+	TemplateName string      `json:"template_name,omitempty"`
+	Granularity  Granularity `json:"granularity"`
+	Periods      []Period    `json:"periods"`
 }
 
 // Normalize sorts periods by Start and merges duplicate buckets (same Start)

@@ -276,7 +276,7 @@ func TestLifecycle(t *testing.T) {
 	}{
 		{"firing once; reruns and FC retries of the moment send nothing", []step{
 			{day: 1, alerts: []alertSpec{fire("read-drop", "T1", 1)}, sent: 2, slack: 1, ding: 1,
-				has: map[string][]string{"slack": {"T1", "firing"}, "ding": {"T1", "@13800000000"}}},
+				has: map[string][]string{"slack": {"T1", "Critical"}, "ding": {"T1", "@13800000000"}}},
 			{day: 1, alerts: []alertSpec{fire("read-drop", "T1", 1)}},
 			{day: 1, at: runAt(1).Add(3 * time.Hour), now: runAt(1).Add(3 * time.Hour), alerts: []alertSpec{fire("read-drop", "T1", 1)}},
 		}},
@@ -289,12 +289,12 @@ func TestLifecycle(t *testing.T) {
 			{day: 1, alerts: []alertSpec{fire("once", "T1", 1)}, sent: 2, slack: 1, ding: 1},
 			{day: 2, alerts: []alertSpec{resolve("once", "T1", 1)}, sent: 2, slack: 1, ding: 1},
 			{day: 3, alerts: []alertSpec{fire("once", "T1", 3)}, sent: 2, slack: 1, ding: 1,
-				hasNot: map[string][]string{"slack": {"REMINDER"}}},
+				hasNot: map[string][]string{"slack": {"still firing"}}},
 		}},
 		{"repeat_every: a reminder a day later, once", []step{
 			{day: 1, alerts: []alertSpec{fire("read-drop", "T1", 1)}, sent: 2, slack: 1, ding: 1},
 			{day: 2, alerts: []alertSpec{fire("read-drop", "T1", 1)}, sent: 2, slack: 1, ding: 1,
-				has: map[string][]string{"slack": {"T1", "FIRING (REMINDER)"}}},
+				has: map[string][]string{"slack": {"T1", "Critical, still firing"}}},
 			{day: 2, alerts: []alertSpec{fire("read-drop", "T1", 1)}},
 			{day: 2, at: runAt(2).Add(5 * time.Hour), alerts: []alertSpec{fire("read-drop", "T1", 1)}},
 			{day: 3, alerts: []alertSpec{fire("read-drop", "T1", 1)}, sent: 2, slack: 1, ding: 1},
@@ -322,7 +322,7 @@ func TestLifecycle(t *testing.T) {
 		{"resolved follows recovery, with how long it lasted, once", []step{
 			{day: 1, alerts: []alertSpec{fire("read-drop", "T1", 1)}, sent: 2, slack: 1, ding: 1},
 			{day: 3, alerts: []alertSpec{resolve("read-drop", "T1", 1)}, sent: 2, slack: 1, ding: 1,
-				has: map[string][]string{"slack": {"T1", "resolved", "lasted 2d"}, "ding": {"T1", "lasted 2d"}}},
+				has: map[string][]string{"slack": {"T1", "resolved", "lasted 2 days"}, "ding": {"T1", "lasted 2 days"}}},
 			{day: 3, alerts: []alertSpec{resolve("read-drop", "T1", 1)}},
 		}},
 		{"send_resolved false on the rule", []step{
@@ -352,7 +352,7 @@ func TestLifecycle(t *testing.T) {
 				sent: 1, failed: 1, pending: 1, ding: 2, // the digest, then a health note: slack failed
 				has: map[string][]string{"ding": {"T1", "ops-slack", "HTTP 500"}}},
 			{day: 2, alerts: []alertSpec{fire("once", "T1", 1)}, sent: 1, slack: 1,
-				has: map[string][]string{"slack": {"T1", "firing"}}, hasNot: map[string][]string{"slack": {"REMINDER"}}},
+				has: map[string][]string{"slack": {"T1", "firing since Mon 2 Nov"}}, hasNot: map[string][]string{"slack": {"still firing"}}},
 			{day: 2, alerts: []alertSpec{fire("once", "T1", 1)}},
 		}},
 		{"timeout: pending, then delivered", []step{
@@ -370,7 +370,7 @@ func TestLifecycle(t *testing.T) {
 			{day: 1, alerts: []alertSpec{fire("once", "T1", 1)}, script: func(r *rig) { r.slack.FailNext(5, 500, "x") },
 				sent: 1, failed: 1, pending: 1, ding: 2},
 			{day: 2, alerts: []alertSpec{resolve("once", "T1", 1)}, sent: 3, slack: 1, ding: 1,
-				has: map[string][]string{"slack": {"1 firing, 1 resolved"}}},
+				has: map[string][]string{"slack": {"1 alert, 1 resolved"}}},
 		}},
 		{"429 Retry-After is waited out", []step{
 			{day: 1, alerts: []alertSpec{fire("once", "T1", 1)}, script: func(r *rig) { r.slack.RateLimitNext(1, 1) },

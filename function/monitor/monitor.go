@@ -139,6 +139,9 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 	var failures ruleFailures
 
 	c := &checker{d: d, queries: queries, grans: grans, loc: loc, at: opt.At, setPeriod: setPeriod, failed: failures.add}
+	if len(d.Templates) == 0 {
+		c.names = names() // discovery listed them: known before the fetch
+	}
 	unchecked := fetchAll(fctx, d, templates, func(code string) (checked, error) {
 		return c.check(fctx, code)
 	}, ev, log)
@@ -296,6 +299,9 @@ type checker struct {
 	at        time.Time
 	setPeriod func(metrics.Window)
 	failed    func(RuleFailure)
+	// names, when known before the fetch, go into the series so that
+	// summaries can say them (.TemplateName).
+	names cams.Names
 }
 
 // checked is what one template's check found.
@@ -337,6 +343,7 @@ func (c *checker) check(ctx context.Context, code string) (out checked, err erro
 			c.setPeriod(w)
 		}
 		for _, s := range series {
+			s.TemplateName = c.names.Name(s.Key)
 			rs, fails := evaluate(s, w)
 			for _, r := range rs {
 				out.results = append(out.results, Result{Result: r})
@@ -461,6 +468,7 @@ func sortResults(rs []Result) {
 // expression's division by zero) made printable.
 func Item(r *Result) alert.Item {
 	it := r.Result.Item()
+	it.TemplateName = r.TemplateName
 	it.Value, it.Baseline = clean(it.Value), clean(it.Baseline)
 	if it.Metric == "" {
 		it.Metric = "expr"
