@@ -52,12 +52,14 @@ const FileName = "ledger.json"
 const Version = 1
 
 // Transitions recorded in the ledger: an alert's state (alert.Firing,
-// alert.Resolved), a reminder, or a health message.
+// alert.Resolved), a reminder, a health message, or the greeting of a
+// channel's first message (kept for good: a channel is greeted once).
 const (
 	Firing   = alert.Firing
 	Resolved = alert.Resolved
 	Repeat   = "repeat"
 	Health   = "health"
+	Greeting = "greeting"
 )
 
 // Statuses of an entry.
@@ -582,8 +584,8 @@ type PruneResult struct {
 	Abandoned []Entry
 }
 
-// Prune drops sent entries whose Period and SentAt are both before before,
-// and pending entries first tried more than PendingMaxAge before the
+// Prune drops sent entries whose Period and SentAt are both before before
+// (greetings excepted), and pending entries first tried more than PendingMaxAge before the
 // ledger's now (the time given to Open).
 //
 // before must be older than the longest repeat_every (the monitor reads the
@@ -601,7 +603,7 @@ func (l *Ledger) Prune(before time.Time) PruneResult {
 	for k, e := range l.entries {
 		switch e.Status {
 		case StatusSent:
-			if e.Period.Before(before) && e.SentAt.Before(before) {
+			if e.Period.Before(before) && e.SentAt.Before(before) && e.Transition != Greeting {
 				delete(l.entries, k)
 				delete(l.lines, k)
 				r.Sent++

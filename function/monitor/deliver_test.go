@@ -104,6 +104,9 @@ func newRig(t *testing.T) *rig {
 		}
 		chans[name] = monitor.Channel{Notifier: n, SendResolved: c.SendResolved}
 	}
+	// The channels were greeted long ago: these tests are about alerts
+	// (TestGreeting is about the first message).
+	greet(t, r.dir, day0.AddDate(0, 0, -200), "ops-slack", "ops-ding", "quiet")
 	r.dl = &monitor.Delivery{Channels: chans, Default: []string{"ops-slack", "ops-ding"}, StateDir: r.dir,
 		Location: loc, Sleep: func(ctx context.Context, d time.Duration) error {
 			r.mu.Lock()
@@ -112,6 +115,21 @@ func newRig(t *testing.T) *rig {
 			return ctx.Err()
 		}}
 	return r
+}
+
+// greet records that channels had their first message at.
+func greet(t *testing.T, dir string, at time.Time, channels ...string) {
+	t.Helper()
+	led, err := ledger.Open(dir, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range channels {
+		led.MarkSent("greeting", ch, at, ledger.Greeting, at)
+	}
+	if err := led.Save(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (r *rig) rule(name string) *rules.Rule {
@@ -546,11 +564,12 @@ func snapshot(t *testing.T, dir string) string {
 }
 
 // A corrupt ledger is kept aside, the health message says so, and the
-// alerts still go out.
+// alerts still go out. (With the ledger, the product forgot it greeted
+// the quiet channel: it does so again.)
 func TestCorruptLedger(t *testing.T) {
 	r := newRig(t)
 	os.WriteFile(filepath.Join(r.dir, ledger.FileName), []byte(`{"version":1,"entries":[{"alert":`), 0o644)
-	r.run(step{day: 1, alerts: []alertSpec{fire("once", "T1", 1)}, sent: 2, slack: 1, ding: 1,
+	r.run(step{day: 1, alerts: []alertSpec{fire("once", "T1", 1)}, sent: 2, slack: 1, ding: 1, quiet: 1,
 		has: map[string][]string{"slack": {"T1", "Ledger.Corrupt", "unreadable", "kept aside"}, "ding": {"T1", "Ledger.Corrupt"}}})
 	kept, _ := filepath.Glob(filepath.Join(r.dir, ledger.FileName+".corrupt-*"))
 	if len(kept) != 1 {
@@ -558,6 +577,30 @@ func TestCorruptLedger(t *testing.T) {
 	}
 	// The new ledger works: a rerun sends nothing.
 	r.run(step{day: 1, alerts: []alertSpec{fire("once", "T1", 1)}})
+}
+
+// The first message to a channel says how many templates are watched and
+// from when the rules can judge them: inside its first digest, or on its
+// own when there is nothing else to say; once. A channel that heard from
+// the product before greetings existed is not greeted.
+func TestGreeting(t *testing.T) {
+	r := newRig(t)
+	os.Remove(filepath.Join(r.dir, ledger.FileName))
+	greet(t, r.dir, day0, "ops-ding") // greeted before
+	led, err := ledger.Open(r.dir, day0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ops-slack had an alert before greetings existed; quiet never heard a thing
+	led.MarkSent("old|T1|en", "ops-slack", day0, ledger.Firing, day0)
+	if err := led.Save(); err != nil {
+		t.Fatal(err)
+	}
+	r.run(step{day: 1, alerts: []alertSpec{fire("once", "T1", 1)}, sent: 2, slack: 1, ding: 1, quiet: 1,
+		has:    map[string][]string{"quiet": {"Watching 3 templates; the rules can judge them now."}},
+		hasNot: map[string][]string{"slack": {"Watching"}, "ding": {"Watching"}}})
+	r.run(step{day: 2, alerts: []alertSpec{fire("to-quiet", "T2", 2)}, sent: 2, slack: 1, quiet: 1,
+		hasNot: map[string][]string{"quiet": {"Watching"}}})
 }
 
 // Another live run holds the ledger: a clear error, nothing sent.

@@ -64,6 +64,11 @@ type Evaluation struct {
 	// Names are the templates' names (ListChatappTemplate), empty when
 	// they could not be looked up: messages then show codes alone.
 	Names cams.Names
+	// Learning counts the template-languages that some rule cannot judge
+	// yet for lack of history; LearningFrom is when every rule can judge
+	// them all (an estimate; zero when none is learning).
+	Learning     int
+	LearningFrom time.Time
 }
 
 // Result is one firing or resolved alert with its rule.
@@ -137,8 +142,10 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 	var periodOnce sync.Once
 	setPeriod := func(w metrics.Window) { periodOnce.Do(func() { ev.Period = w }) }
 	var failures ruleFailures
+	var learning learningSet
 
-	c := &checker{d: d, queries: queries, grans: grans, loc: loc, at: opt.At, setPeriod: setPeriod, failed: failures.add}
+	c := &checker{d: d, queries: queries, grans: grans, loc: loc, at: opt.At, setPeriod: setPeriod, failed: failures.add,
+		learning: learning.add}
 	if len(d.Templates) == 0 {
 		c.names = names() // discovery listed them: known before the fetch
 	}
@@ -147,6 +154,7 @@ func Evaluate(ctx context.Context, d *Deps, opt Options) *Evaluation {
 	}, ev, log)
 	ev.Names = names()
 	ev.Errors = append(ev.Errors, failures.errors(log)...)
+	ev.Learning, ev.LearningFrom = learning.result()
 	if len(unchecked) > 0 {
 		log.Warn("run time budget exhausted: templates left unchecked", "unchecked", len(unchecked),
 			"checked", ev.Templates, "of", len(templates))
@@ -299,6 +307,8 @@ type checker struct {
 	at        time.Time
 	setPeriod func(metrics.Window)
 	failed    func(RuleFailure)
+	// learning hears of the series some rule cannot judge yet.
+	learning func(k metrics.Key, from time.Time)
 	// names, when known before the fetch, go into the series so that
 	// summaries can say them (.TemplateName).
 	names cams.Names
@@ -351,6 +361,9 @@ func (c *checker) check(ctx context.Context, code string) (out checked, err erro
 			for _, f := range fails {
 				f.Template = code
 				c.failed(f)
+			}
+			if l, from := c.d.Rules.Learning(s, w); l {
+				c.learning(s.Key, from)
 			}
 		}
 	}

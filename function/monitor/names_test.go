@@ -62,3 +62,32 @@ func TestTemplateNames(t *testing.T) {
 		})
 	}
 }
+
+// The template-languages that some rule cannot judge yet are counted, with
+// when they all can be judged; a month of history leaves none learning.
+func TestLearningCount(t *testing.T) {
+	set, err := rules.Load("../../rules", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	replay := &cams.Replay{Dir: "../../testdata/sample"}
+	for _, tc := range []struct {
+		at       time.Time
+		learning int
+	}{
+		{time.Date(2026, 10, 28, 9, 0, 0, 0, loc), 8}, // three days in: every series
+		{time.Date(2026, 11, 24, 9, 0, 0, 0, loc), 0},
+	} {
+		ev := Evaluate(context.Background(), &Deps{Source: replay, Rules: set, Location: loc}, Options{At: tc.at})
+		if ev.Learning != tc.learning {
+			t.Errorf("%v: learning %d, want %d", tc.at, ev.Learning, tc.learning)
+		}
+		if tc.learning > 0 && !ev.LearningFrom.After(ev.Period.End) {
+			t.Errorf("%v: learning until %v, not after the period %v", tc.at, ev.LearningFrom, ev.Period)
+		}
+		if sum := newSummary(ev); sum.Learning != tc.learning {
+			t.Errorf("summary learning %d", sum.Learning)
+		}
+	}
+}

@@ -5,7 +5,37 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
+
+	"github.com/cams-alert/cams-alert/function/metrics"
 )
+
+// learningSet collects, from the fetch workers, the template-languages
+// that some rule cannot judge yet for lack of history, and from when all
+// rules can judge them.
+type learningSet struct {
+	mu   sync.Mutex
+	keys map[metrics.Key]bool
+	from time.Time
+}
+
+func (l *learningSet) add(k metrics.Key, from time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.keys == nil {
+		l.keys = map[metrics.Key]bool{}
+	}
+	l.keys[k] = true
+	if from.After(l.from) {
+		l.from = from
+	}
+}
+
+func (l *learningSet) result() (int, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.keys), l.from
+}
 
 // CodeRuleFailed is the error of a rule that could not be evaluated (an
 // expression that fails at run time): it did not fire, and that must not

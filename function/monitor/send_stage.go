@@ -71,10 +71,11 @@ func (s *SendStage) Run(ctx context.Context, ev *Evaluation, led Ledger, dec *De
 			// the whole picture, when any of it is news
 			health = slices.Clone(r.problems)
 		}
-		if len(entries) == 0 && len(health) == 0 {
+		hello := r.hello(name)
+		if len(entries) == 0 && len(health) == 0 && hello == nil {
 			continue
 		}
-		r.post(ctx, name, entries, health, len(names)-i-1)
+		r.post(ctx, name, entries, health, hello, len(names)-i-1)
 	}
 	// A default channel that went out before another channel failed (or
 	// before any problem was known) hears about it in a short health-only
@@ -84,7 +85,7 @@ func (s *SendStage) Run(ctx context.Context, ev *Evaluation, led Ledger, dec *De
 			continue
 		}
 		if news := r.health.Untold(led, name, r.problems); len(news) > 0 {
-			r.post(ctx, name, nil, news, len(names)-i-1)
+			r.post(ctx, name, nil, news, nil, len(names)-i-1)
 		}
 	}
 	r.finish()
@@ -130,7 +131,8 @@ func (r *sending) save() bool {
 // in this run, each of which keeps ChannelReserve of the time left: one
 // platform's rate block must not starve the others (and with them the
 // health message that says it is blocked).
-func (r *sending) post(ctx context.Context, name string, entries []ledger.Entry, health []alert.Problem, later int) {
+func (r *sending) post(ctx context.Context, name string, entries []ledger.Entry, health []alert.Problem,
+	hello *notify.Learning, later int) {
 	for _, e := range r.health.Entries(name, health) {
 		r.led.MarkPending(e)
 	}
@@ -146,6 +148,7 @@ func (r *sending) post(ctx context.Context, name string, entries []ledger.Entry,
 		// nothing else does.
 	}
 	d := r.digest(entries, health)
+	d.Learning = hello
 	sctx, cancel := channelContext(ctx, later)
 	err := notify.Send(sctx, r.Channels[name].Notifier, d, r.Sleep)
 	cancel()
@@ -158,6 +161,9 @@ func (r *sending) post(ctx context.Context, name string, entries []ledger.Entry,
 		}
 		for _, h := range r.health.Entries(name, health) {
 			r.led.MarkSent(h.Alert, name, r.health.Period, ledger.Health, r.at)
+		}
+		if hello != nil {
+			r.greeted(name)
 		}
 		r.log.Info("delivered", "channel", name, "alerts", len(entries), "health", len(health))
 	}
@@ -191,6 +197,47 @@ func (r *sending) digest(entries []ledger.Entry, health []alert.Problem) *notify
 	d.Title = title(d)
 	d.Sort()
 	return d
+}
+
+// greetingKey is the ledger's alert key of a channel's greeting.
+const greetingKey = "greeting"
+
+// hello is the learning note of a channel's first message: how many
+// templates are watched and from when the rules can judge them, so that
+// silence is not mistaken for health. nil once the channel was greeted; a
+// channel that heard from the product before greetings existed counts as
+// greeted (and is recorded so).
+func (r *sending) hello(name string) *notify.Learning {
+	if r.ev.Templates == 0 {
+		return nil // nothing watched: the health message says why
+	}
+	heard := false
+	for _, e := range r.led.Entries() {
+		if e.Channel != name || e.Status != ledger.StatusSent {
+			continue
+		}
+		if e.Transition == ledger.Greeting {
+			return nil
+		}
+		heard = true
+	}
+	if heard {
+		r.greeted(name)
+		return nil
+	}
+	from := r.ev.Period.Start // ready now
+	if r.ev.Learning > 0 {
+		from = r.ev.LearningFrom
+	}
+	return &notify.Learning{Templates: r.ev.Templates, From: from}
+}
+
+func (r *sending) greeted(name string) {
+	period := r.ev.Period.Start
+	if period.IsZero() {
+		period = r.at
+	}
+	r.led.MarkSent(greetingKey, name, period, ledger.Greeting, r.at)
 }
 
 // finish drops health messages no longer owed and counts what is.

@@ -15,6 +15,9 @@ type Summary struct {
 	Alerts        []AlertJSON `json:"alerts"`
 	Notifications Counts      `json:"notifications"`
 	Errors        []Error     `json:"errors"`
+	// Learning counts the template-languages some rule cannot judge yet
+	// for lack of history: nothing can fire for them.
+	Learning int `json:"learning"`
 }
 
 // PeriodJSON is the evaluated period.
@@ -72,7 +75,7 @@ func (s *Summary) OK() bool {
 func newSummary(ev *Evaluation) *Summary {
 	s := &Summary{At: ev.At, Period: PeriodJSON{Start: ev.Period.Start, End: ev.Period.End},
 		Templates: ev.Templates, APICalls: ev.Calls, Retries: ev.Retries,
-		Alerts: []AlertJSON{}, Errors: ev.Errors}
+		Alerts: []AlertJSON{}, Errors: ev.Errors, Learning: ev.Learning}
 	if s.Errors == nil {
 		s.Errors = []Error{}
 	}
