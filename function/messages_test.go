@@ -22,7 +22,7 @@ func TestMessagesEndToEnd(t *testing.T) {
 				"URL button “Shop now”: *0* clicks", "Watching 7 templates; the rules can judge them now."},
 			[]string{"#### Flash sale 24h · 1100FLASH0002 · en", "🟠 **Warning** · no messages sent, usually 1,498 sent"}},
 		{"zh-CN", "Promo Harbolnas 12.12 (id)：送达率降至 47.6%（另有 3 条）",
-			[]string{"cams-alert · 4 条告警", "统计周期：11月23日 周一（北京时间）", "链接按钮“Shop now”：点击量为 *0*"},
+			[]string{"cams-alert · 4 条告警", "统计周期：11月23日 周一（北京时间）", "链接按钮“Shop now”：点击量为 \u200b*0*\u200b"},
 			[]string{"🔴 **严重** · 阅读率降至 **24.6%**，平时 61.7%（-60%） · 送达 4,078 条", "> 走势 62.5% → 62.5% → 61.5% → 24.6% · 规则 read-rate-drop",
 				"已开始监控 7 个模板，规则现已可以判断。"}},
 	} {

@@ -15,6 +15,7 @@ import (
 	"github.com/cams-alert/cams-alert/function/monitor"
 	"github.com/cams-alert/cams-alert/function/notify"
 	"github.com/cams-alert/cams-alert/function/notify/console"
+	"github.com/cams-alert/cams-alert/function/notify/locale"
 	"github.com/cams-alert/cams-alert/function/notify/dingtalk"
 	"github.com/cams-alert/cams-alert/function/notify/slack"
 	"github.com/cams-alert/cams-alert/function/receiver"
@@ -81,7 +82,12 @@ func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func
 			continue
 		}
 		if dryRun {
-			n = dry(name)
+			// shown as the platform will show it
+			c := dry(name)
+			if p, ok := n.(interface{ Preview(*notify.Digest) string }); ok {
+				c.Preview = p.Preview
+			}
+			n = c
 		}
 		out[name] = monitor.Channel{Notifier: n, SendResolved: c.SendResolved}
 	}
@@ -93,7 +99,9 @@ func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func
 			return nil, nil, errNoChannel
 		}
 		// A dry run with nowhere to send still shows what would go out.
-		out["terminal"] = monitor.Channel{Notifier: dry("terminal")}
+		term := dry("terminal")
+		term.Locale = locale.Get(cfg.MessageLocale)
+		out["terminal"] = monitor.Channel{Notifier: term}
 		defaults = []string{"terminal"}
 	}
 	return out, defaults, nil

@@ -105,6 +105,9 @@ func (l *Line) ButtonLabel(esc func(string) string) string {
 	return l.cat.T(key, "text", esc(text))
 }
 
+// Locale is the tag of the line's locale.
+func (l *Line) Locale() string { return l.cat.Tag }
+
 // ButtonLead is the button label followed by the locale's separator
 // (`URL button “Shop now”: `), to put before what happened; "" without a
 // button.

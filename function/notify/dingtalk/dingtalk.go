@@ -162,6 +162,19 @@ type At struct {
 	IsAtAll   bool     `json:"isAtAll"`
 }
 
+// Preview renders d as the robot would post it (its locale, send_resolved,
+// mentions and message splits), as text for a terminal.
+func (n *Notifier) Preview(d *notify.Digest) string {
+	src := d
+	if !n.sendResolved {
+		src = d.WithoutResolved()
+	}
+	if src.Empty() {
+		return "(nothing to send)\n"
+	}
+	return PlainText(Render(src, n.cat, Mentions{Mobiles: n.atMobiles, UserIDs: n.atUserIDs}, n.maxMessages))
+}
+
 // Notify posts d as one or more messages, paced at MinInterval. A retry of
 // the same digest (notify.Send) resends only the parts not yet accepted.
 func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {

@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"encoding/json"
+	"net/url"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -105,7 +107,13 @@ func lineText(l *notify.Line) string {
 	if l.Custom != "" {
 		return first + esc(l.Custom, 1000)
 	}
-	return first + notify.MarkStrong(l.Text, "*", "*")
+	// Slack takes *…* as bold only at word boundaries, which Chinese text
+	// has none of: a zero-width space makes one.
+	open, close := "*", "*"
+	if l.Locale() != locale.EN {
+		open, close = "\u200b*", "*\u200b"
+	}
+	return first + notify.MarkStrong(l.Text, open, close)
 }
 
 func metaText(l *notify.Line) string {
@@ -247,7 +255,9 @@ func Render(d *notify.Digest, cat *locale.Catalog, maxMessages int) []*slackgo.W
 // decoded.
 func PlainText(msgs []*slackgo.WebhookMessage) string {
 	var b strings.Builder
-	unesc := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+	// entities decoded; zero-width spaces (bold marks in Chinese) are
+	// invisible anyway
+	unesc := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "\u200b", "")
 	for i, m := range msgs {
 		if i > 0 {
 			b.WriteString("\n")
@@ -273,4 +283,17 @@ func PlainText(msgs []*slackgo.WebhookMessage) string {
 		}
 	}
 	return b.String()
+}
+
+// BuilderURL is a link that opens msg in Slack's Block Kit Builder, the
+// payload in the URL's fragment (which browsers do not send to the server):
+// to see a message in Slack's own renderer before anything is sent.
+func BuilderURL(msg *slackgo.WebhookMessage) string {
+	b, err := json.Marshal(struct {
+		Blocks []slackgo.Block `json:"blocks"`
+	}{msg.Blocks.BlockSet})
+	if err != nil {
+		return ""
+	}
+	return "https://app.slack.com/block-kit-builder/#" + url.PathEscape(string(b))
 }

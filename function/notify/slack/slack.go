@@ -156,6 +156,25 @@ func New(c Config) (*Notifier, error) {
 // Name is the channel's name in the rules.
 func (n *Notifier) Name() string { return n.name }
 
+// Preview renders d as the channel would receive it (its locale, its
+// send_resolved, its message splits), as text for a terminal, each message
+// followed by a link that opens it in Slack's Block Kit Builder.
+func (n *Notifier) Preview(d *notify.Digest) string {
+	src := d
+	if !n.sendResolved {
+		src = d.WithoutResolved()
+	}
+	if src.Empty() {
+		return "(nothing to send)\n"
+	}
+	var b strings.Builder
+	for _, m := range Render(src, n.cat, n.maxMessages) {
+		b.WriteString(PlainText([]*slackgo.WebhookMessage{m}))
+		b.WriteString("[Block Kit Builder] " + BuilderURL(m) + "\n")
+	}
+	return b.String()
+}
+
 // Notify posts d as one or more messages, paced at MinInterval. A retry of
 // the same digest (notify.Send) resends only the parts not yet accepted.
 func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {

@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/notify"
+	"github.com/cams-alert/cams-alert/function/notify/locale"
 	"github.com/cams-alert/cams-alert/function/notify/notifytest"
 	"github.com/cams-alert/cams-alert/function/notify/slack"
 )
@@ -493,6 +495,31 @@ func TestRenderPlainText(t *testing.T) {
 	for _, want := range []string{"[push] 1100AB01 (en): read rate fell to 8.1% (+1 more)", "cams-alert · 1 alert, 1 resolved", "1100AB01", "1100AB02"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plain text lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// In Chinese text, bold values are set off by zero-width spaces: Slack
+// makes *…* bold only at word boundaries.
+func TestBoldInChinese(t *testing.T) {
+	for _, tc := range []struct {
+		tag  string
+		want string
+	}{
+		{"en", "read rate fell to *8.1%*, usually"},
+		{"zh-CN", "阅读率降至 \u200b*8.1%*\u200b，平时"},
+	} {
+		msgs := slack.Render(notifytest.SampleDigest(), locale.Get(tc.tag), 0)
+		b, err := json.Marshal(msgs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m notifytest.SlackMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if text := m.BlockText(); !strings.Contains(text, tc.want) {
+			t.Errorf("%s: %q lacks %q", tc.tag, text, tc.want)
 		}
 	}
 }
