@@ -28,6 +28,22 @@ func (d *Digest) Counts() (firing, resolved int) {
 // no learning note).
 func (d *Digest) Empty() bool { return len(d.Items) == 0 && len(d.Health) == 0 && d.Learning == nil }
 
+// For is what a channel hears of d: without resolved items unless
+// sendResolved, and nil when that leaves nothing to say.
+func (d *Digest) For(sendResolved bool) *Digest {
+	if d == nil {
+		return nil
+	}
+	src := d
+	if !sendResolved {
+		src = d.WithoutResolved()
+	}
+	if src.Empty() {
+		return nil
+	}
+	return src
+}
+
 // WithoutResolved returns a shallow copy of d without resolved items (for a
 // channel configured not to hear about resolutions).
 func (d *Digest) WithoutResolved() *Digest {

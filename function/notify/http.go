@@ -1,11 +1,13 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -124,4 +126,44 @@ func (p *Progress) Mark(i int) {
 		p.done = map[int]bool{}
 	}
 	p.done[i] = true
+}
+
+// SafeError is an error whose text (already scrubbed of secrets) is msg,
+// with cause (which must carry no secret) reachable by errors.Is and As.
+func SafeError(msg string, cause error) error { return &safeError{msg: msg, cause: cause} }
+
+type safeError struct {
+	msg   string
+	cause error
+}
+
+func (e *safeError) Error() string { return e.msg }
+func (e *safeError) Unwrap() error { return e.cause }
+
+// BodyText renders a platform's response body for an error, flattened and
+// cut: ": invalid_blocks", or "" for an empty body.
+func BodyText(b []byte) string {
+	s := strings.TrimSpace(string(bytes.ToValidUTF8(b, []byte("?"))))
+	if s == "" {
+		return ""
+	}
+	return ": " + TruncateRunes(strings.Join(strings.Fields(s), " "), 300)
+}
+
+// ParseRetryAfter reads a Retry-After header: seconds or an HTTP date; 0
+// when absent or unreadable.
+func ParseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
 }

@@ -105,6 +105,22 @@ func (l *Line) ButtonLabel(esc func(string) string) string {
 	return l.cat.T(key, "text", esc(text))
 }
 
+// Notes are what goes under the line: the trend, notes such as how long it
+// lasted, the rule (its name escaped by esc) and the actions, each made a
+// link by link.
+func (l *Line) Notes(esc func(string) string, link func(Action) string) []string {
+	var out []string
+	if l.Trend != "" {
+		out = append(out, l.Trend)
+	}
+	out = append(out, l.Meta...)
+	out = append(out, l.RuleLabel(esc))
+	for _, a := range l.Actions {
+		out = append(out, link(a))
+	}
+	return out
+}
+
 // Locale is the tag of the line's locale.
 func (l *Line) Locale() string { return l.cat.Tag }
 

@@ -95,14 +95,6 @@ func lineText(l *notify.Line) string {
 	} else {
 		first += notify.StripStrong(l.Text)
 	}
-	var meta []string
-	if l.Trend != "" {
-		meta = append(meta, l.Trend)
-	}
-	meta = append(meta, l.Meta...)
-	meta = append(meta, l.RuleLabel(plain))
-	for _, a := range l.Actions {
-		meta = append(meta, a.Label+" "+a.URL)
-	}
+	meta := l.Notes(plain, func(a notify.Action) string { return a.Label + " " + a.URL })
 	return first + "\n      " + strings.Join(meta, " · ")
 }

@@ -165,11 +165,8 @@ type At struct {
 // Preview renders d as the robot would post it (its locale, send_resolved,
 // mentions and message splits), as text for a terminal.
 func (n *Notifier) Preview(d *notify.Digest) string {
-	src := d
-	if !n.sendResolved {
-		src = d.WithoutResolved()
-	}
-	if src.Empty() {
+	src := d.For(n.sendResolved)
+	if src == nil {
 		return "(nothing to send)\n"
 	}
 	return PlainText(Render(src, n.cat, Mentions{Mobiles: n.atMobiles, UserIDs: n.atUserIDs}, n.maxMessages))
@@ -183,11 +180,8 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	src := d
-	if !n.sendResolved {
-		src = d.WithoutResolved()
-	}
-	if src.Empty() {
+	src := d.For(n.sendResolved)
+	if src == nil {
 		return nil
 	}
 	msgs := Render(src, n.cat, Mentions{Mobiles: n.atMobiles, UserIDs: n.atUserIDs}, n.maxMessages)
@@ -231,7 +225,7 @@ func (n *Notifier) post(ctx context.Context, body []byte) error {
 	}
 	prefix := "dingtalk " + n.name + " (" + n.redacted + ")"
 	errorf := func(cause error, format string, args ...any) error {
-		return &safeError{msg: notify.Scrub(prefix+": "+fmt.Sprintf(format, args...), secrets...), cause: cause}
+		return notify.SafeError(notify.Scrub(prefix+": "+fmt.Sprintf(format, args...), secrets...), cause)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
@@ -253,19 +247,19 @@ func (n *Notifier) post(ctx context.Context, body []byte) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		after := parseRetryAfter(resp.Header.Get("Retry-After"))
+		after := notify.ParseRetryAfter(resp.Header.Get("Retry-After"))
 		if after == 0 {
 			after = RateLimitWait
 		}
-		return notify.Retryable(errorf(nil, "rate limited (HTTP 429)%s", bodyText(raw)), after)
+		return notify.Retryable(errorf(nil, "rate limited (HTTP 429)%s", notify.BodyText(raw)), after)
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
-		return notify.Retryable(errorf(nil, "HTTP %d%s", resp.StatusCode, bodyText(raw)), 0)
+		return notify.Retryable(errorf(nil, "HTTP %d%s", resp.StatusCode, notify.BodyText(raw)), 0)
 	case resp.StatusCode != http.StatusOK:
-		return errorf(nil, "HTTP %d%s", resp.StatusCode, bodyText(raw))
+		return errorf(nil, "HTTP %d%s", resp.StatusCode, notify.BodyText(raw))
 	}
 	var r reply
 	if err := json.Unmarshal(raw, &r); err != nil || r.Errcode == nil {
-		return errorf(nil, "unexpected reply%s", bodyText(raw))
+		return errorf(nil, "unexpected reply%s", notify.BodyText(raw))
 	}
 	msg := strings.Join(strings.Fields(r.Errmsg), " ")
 	switch *r.Errcode {
@@ -280,36 +274,4 @@ func (n *Notifier) post(ctx context.Context, body []byte) error {
 	default:
 		return errorf(nil, "errcode %d: %s", *r.Errcode, msg)
 	}
-}
-
-type safeError struct {
-	msg   string
-	cause error
-}
-
-func (e *safeError) Error() string { return e.msg }
-func (e *safeError) Unwrap() error { return e.cause }
-
-func bodyText(b []byte) string {
-	s := strings.TrimSpace(string(bytes.ToValidUTF8(b, []byte("?"))))
-	if s == "" {
-		return ""
-	}
-	return ": " + notify.TruncateRunes(strings.Join(strings.Fields(s), " "), 300)
-}
-
-func parseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

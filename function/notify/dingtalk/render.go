@@ -110,15 +110,7 @@ func lineText(l *notify.Line) string {
 	} else {
 		first += notify.MarkStrong(l.Text, "**", "**")
 	}
-	var meta []string
-	if l.Trend != "" {
-		meta = append(meta, l.Trend)
-	}
-	meta = append(meta, l.Meta...)
-	meta = append(meta, l.RuleLabel(escLine))
-	for _, a := range l.Actions {
-		meta = append(meta, "["+esc(a.Label, 75)+"]("+linkURL(a.URL)+")")
-	}
+	meta := l.Notes(escLine, func(a notify.Action) string { return "[" + esc(a.Label, 75) + "](" + linkURL(a.URL) + ")" })
 	// a quote sets the notes apart (DingTalk takes no HTML colours from a
 	// robot that must not pass HTML through)
 	return first + "\n\n> " + strings.Join(meta, " · ")

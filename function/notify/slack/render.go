@@ -117,16 +117,9 @@ func lineText(l *notify.Line) string {
 }
 
 func metaText(l *notify.Line) string {
-	var meta []string
-	if l.Trend != "" {
-		meta = append(meta, l.Trend)
-	}
-	meta = append(meta, l.Meta...)
-	meta = append(meta, l.RuleLabel(escLine))
-	for _, a := range l.Actions {
-		meta = append(meta, "<"+actionURL(a.URL)+"|"+esc(a.Label, 75)+">")
-	}
-	return strings.Join(meta, " · ")
+	return strings.Join(l.Notes(escLine, func(a notify.Action) string {
+		return "<" + actionURL(a.URL) + "|" + esc(a.Label, 75) + ">"
+	}), " · ")
 }
 
 // actionURL keeps a link's URL from closing the <url|label> syntax.

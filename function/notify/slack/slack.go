@@ -20,7 +20,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -160,11 +159,8 @@ func (n *Notifier) Name() string { return n.name }
 // send_resolved, its message splits), as text for a terminal, each message
 // followed by a link that opens it in Slack's Block Kit Builder.
 func (n *Notifier) Preview(d *notify.Digest) string {
-	src := d
-	if !n.sendResolved {
-		src = d.WithoutResolved()
-	}
-	if src.Empty() {
+	src := d.For(n.sendResolved)
+	if src == nil {
 		return "(nothing to send)\n"
 	}
 	var b strings.Builder
@@ -183,11 +179,8 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	src := d
-	if !n.sendResolved {
-		src = d.WithoutResolved()
-	}
-	if src.Empty() {
+	src := d.For(n.sendResolved)
+	if src == nil {
 		return nil
 	}
 	msgs := Render(src, n.cat, n.maxMessages)
@@ -246,8 +239,8 @@ func (n *Notifier) classify(ctx context.Context, err error, c *capture) error {
 	case errors.As(err, &rl):
 		return notify.Retryable(n.errorf(nil, "%s: rate limited (HTTP 429), retry after %s", prefix, rl.RetryAfter), rl.RetryAfter)
 	case c.status == http.StatusTooManyRequests:
-		after := parseRetryAfter(c.header.Get("Retry-After"))
-		return notify.Retryable(n.errorf(nil, "%s: rate limited (HTTP 429)%s", prefix, bodyText(c.body)), after)
+		after := notify.ParseRetryAfter(c.header.Get("Retry-After"))
+		return notify.Retryable(n.errorf(nil, "%s: rate limited (HTTP 429)%s", prefix, notify.BodyText(c.body)), after)
 	case c.status >= 300 && c.status < 400:
 		// HTTPClient follows redirects only to the same host: this one was
 		// refused so that the webhook's token goes nowhere else.
@@ -257,7 +250,7 @@ func (n *Notifier) classify(ctx context.Context, err error, c *capture) error {
 		if status == 0 {
 			status = sce.Code
 		}
-		e := n.errorf(nil, "%s: HTTP %d%s", prefix, status, bodyText(c.body))
+		e := n.errorf(nil, "%s: HTTP %d%s", prefix, status, notify.BodyText(c.body))
 		if status >= 500 || status == http.StatusRequestTimeout {
 			return notify.Retryable(e, 0)
 		}
@@ -284,41 +277,7 @@ func (n *Notifier) classify(ctx context.Context, err error, c *capture) error {
 // errorf formats an error with every secret scrubbed; cause (optional, never
 // carrying secrets) stays reachable with errors.Is.
 func (n *Notifier) errorf(cause error, format string, args ...any) error {
-	return &safeError{msg: notify.Scrub(fmt.Sprintf(format, args...), n.secrets...), cause: cause}
-}
-
-type safeError struct {
-	msg   string
-	cause error
-}
-
-func (e *safeError) Error() string { return e.msg }
-func (e *safeError) Unwrap() error { return e.cause }
-
-// bodyText renders a response body for an error: ": invalid_blocks".
-func bodyText(b []byte) string {
-	s := strings.TrimSpace(string(bytes.ToValidUTF8(b, []byte("?"))))
-	if s == "" {
-		return ""
-	}
-	s = strings.Join(strings.Fields(s), " ")
-	return ": " + notify.TruncateRunes(s, 300)
-}
-
-func parseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
+	return notify.SafeError(notify.Scrub(fmt.Sprintf(format, args...), n.secrets...), cause)
 }
 
 // capture keeps what slack-go drops: the status, headers and (for errors)
