@@ -5,7 +5,7 @@ PKGS      := ./...
 SAMPLE_AT ?= 2026-11-24T09:00:00+08:00
 FUZZTIME  ?= 3s
 
-.PHONY: all build run test unit ruletest lint fuzz-brief fuzz bench bench-summary package deploy deploy-check quality clean
+.PHONY: preview all build run test unit ruletest lint fuzz-brief fuzz bench bench-summary package deploy deploy-check quality clean
 
 all: lint test build
 
@@ -18,6 +18,11 @@ run:
 	CAMS_ENDPOINT=file://testdata/sample RULES_PATH=rules STATE_DIR=.state \
 	SLACK_WEBHOOK_URL= SLACK_BOT_TOKEN= SLACK_CHANNEL= DINGTALK_WEBHOOK_URL= DINGTALK_SECRET= \
 	$(GO) run ./function run --dry-run --at $(SAMPLE_AT)
+
+## preview: the sample messages as people see them: Slack (a Block Kit approximation) and DingTalk (markdown)
+## in en and zh-CN, for each state, as HTML and headless-Chromium screenshots at phone and desktop width in dist/preview
+preview:
+	$(GO) run ./function/notify/preview -out dist/preview
 
 ## test: lint, unit and end-to-end tests, the shipped rules' own tests, the alert-quality targets, brief fuzzing
 test: lint unit ruletest quality fuzz-brief
