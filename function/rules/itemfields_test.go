@@ -13,10 +13,11 @@ import (
 func TestItemMessageFields(t *testing.T) {
 	s := mustLoad(t, `rules:
   - {name: by-type, metric: clicks, condition: zero, button: "type:url_button", for: 1}
-  - {name: by-text, metric: clicks, condition: zero, button: "Shop now", summary: "{{.ButtonText}} got no clicks ({{.State}})"}
+  - {name: by-text, metric: clicks, condition: zero, button: "Shop now", summary: "{{.ButtonText}} on {{.TemplateName}} got no clicks ({{.State}})"}
 `)
 	shop := metrics.Button{Type: metrics.URLButton, Text: "Shop now", Count: 40}
 	ser := daily(cat(rep(row{1000, 1000, 600, 40}, 7), []row{{1000, 1000, 600, 0}}), shop)
+	ser.TemplateName = "Spring sale"
 	last := len(ser.Periods) - 1
 	ser.Periods[last].Buttons = nil
 	res := s.Evaluate(ser, dayWindow(last))
@@ -28,7 +29,7 @@ func TestItemMessageFields(t *testing.T) {
 		custom                      bool
 	}{
 		{"by-type", "type:url_button", "Shop now", "", false},
-		{"by-text", "Shop now", "Shop now", "Shop now got no clicks (firing)", true},
+		{"by-text", "Shop now", "Shop now", "Shop now on Spring sale got no clicks (firing)", true},
 	} {
 		i := slices.IndexFunc(res, func(r Result) bool { return r.Rule.Name == tc.rule })
 		if i < 0 {
