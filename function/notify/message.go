@@ -306,13 +306,9 @@ func (cp *composer) sentence(it *alert.Item, kind string) (head, text string) {
 		key = map[string]string{KindFiring: "fire.expr", KindReminder: "remind.expr"}[kind]
 	}
 	head = c.T(key, args...)
-	var tail []string
-	if t := cp.tail(it, kind, format); t != "" {
-		tail = append(tail, t)
-	}
 	text = head
-	if len(tail) > 0 {
-		text += c.T("sep.clause") + strings.Join(tail, "")
+	if t := cp.tail(it, kind, format); t != "" {
+		text += c.T("sep.clause") + t
 	}
 	if cond != "absent" {
 		unit := "volume.delivered"
