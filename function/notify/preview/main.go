@@ -137,7 +137,9 @@ var slackEmoji = strings.NewReplacer(":red_circle:", "🔴", ":large_orange_circ
 	":white_check_mark:", "✅", ":warning:", "⚠️", ":wave:", "👋")
 
 var (
-	slackBold = regexp.MustCompile(`(^|[\s(])\*([^*\n]+)\*`)
+	// Slack makes *…* bold at word boundaries only: after a space, an
+	// opening bracket or a zero-width space (which Chinese text needs).
+	slackBold = regexp.MustCompile(`(^|[\s(\x{200B}])\*([^*\n]+)\*`)
 	slackLink = regexp.MustCompile(`&lt;([^|&]+)\|([^&]+)&gt;|<([^|>]+)\|([^>]+)>`)
 )
 
