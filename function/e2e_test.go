@@ -194,8 +194,8 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	// each message as its platform will show it, and a link that opens the
 	// Slack one in Slack's own renderer
 	for _, w := range []string{"would send to slack", "would send to dingtalk", "1100SHOP0001",
-		"[push] Promo Harbolnas 12.12 (id): delivery rate fell to 47.6% (+3 more)",
-		"*Black Friday early access* · 1100SHOP0001 · en", "#### Black Friday early access · 1100SHOP0001 · en",
+		"[push] flash_sale_id (id): delivery rate fell to 47.6% (+3 more)",
+		"*black_friday_shop_now* · 1100SHOP0001 · en", "#### black_friday_shop_now · 1100SHOP0001 · en",
 		"[Block Kit Builder] https://app.slack.com/block-kit-builder/#%7B%22blocks%22:%5B%7B%22type%22:%22header%22"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("dry-run output lacks %q:\n%s", w, out)

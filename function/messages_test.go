@@ -17,11 +17,11 @@ func TestMessagesEndToEnd(t *testing.T) {
 		push            string
 		slack, dingtalk []string
 	}{
-		{"en", "Promo Harbolnas 12.12 (id): delivery rate fell to 47.6% (+3 more)",
-			[]string{"*Black Friday early access* · 1100SHOP0001 · en", ":red_circle: *Critical* · read rate fell to *24.6%*, usually 61.7% (-60%) · 4,078 delivered",
+		{"en", "flash_sale_id (id): delivery rate fell to 47.6% (+3 more)",
+			[]string{"*black_friday_shop_now* · 1100SHOP0001 · en", ":red_circle: *Critical* · read rate fell to *24.6%*, usually 61.7% (-60%) · 4,078 delivered",
 				"URL button “Shop now”: *0* clicks", "Watching 7 templates; the rules can judge them now."},
-			[]string{"#### Flash sale 24h · 1100FLASH0002 · en", "🟠 **Warning** · no messages sent, usually 1,498 sent"}},
-		{"zh-CN", "Promo Harbolnas 12.12 (id)：送达率降至 47.6%（另有 3 条）",
+			[]string{"#### flash_sale_48h · 1100FLASH0002 · en", "🟠 **Warning** · no messages sent, usually 1,498 sent"}},
+		{"zh-CN", "flash_sale_id (id)：送达率降至 47.6%（另有 3 条）",
 			[]string{"cams-alert · 4 条告警", "统计周期：11月23日 周一（北京时间）", "链接按钮“Shop now”：点击量为 \u200b*0*\u200b"},
 			[]string{"🔴 **严重** · 阅读率降至 **24.6%**，平时 61.7%（-60%） · 送达 4,078 条", "> 走势 62.5% → 62.5% → 61.5% → 24.6% · 规则 read-rate-drop",
 				"已开始监控 7 个模板，规则现已可以判断。"}},

@@ -35,8 +35,8 @@ func TestTemplateNames(t *testing.T) {
 		want      string
 		errors    int
 	}{
-		{"discovered", replay, nil, "Black Friday early access", 0},
-		{"configured", replay, []string{"1100SHOP0001"}, "Black Friday early access", 0},
+		{"discovered", replay, nil, "black_friday_shop_now", 0},
+		{"configured", replay, []string{"1100SHOP0001"}, "black_friday_shop_now", 0},
 		{"configured, names not listed", noList{replay}, []string{"1100SHOP0001"}, "", 1},
 		{"discovery fails", noList{replay}, nil, "", 1},
 	} {

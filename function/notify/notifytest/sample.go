@@ -82,15 +82,15 @@ func Scenarios() []Scenario {
 	digest := func(items ...alert.Item) *notify.Digest {
 		return &notify.Digest{PeriodStart: day, PeriodEnd: day.AddDate(0, 0, 1), Location: loc, Items: items}
 	}
-	readDrop := alert.Item{Rule: "read-rate-drop", Template: "1100SHOP0001", TemplateName: "Black Friday early access",
+	readDrop := alert.Item{Rule: "read-rate-drop", Template: "1100SHOP0001", TemplateName: "black_friday_early_access",
 		Language: "en", Severity: "critical", State: alert.Firing, Condition: "drop", Metric: "read_rate", IsRate: true,
 		Value: 0.2461, Baseline: 0.6182, HasBaseline: true, Volume: 1368, Since: day,
 		Recent: []float64{0.6214, 0.6097, 0.6182, 0.2461}, Trend: "███▁"}
-	zeroClicks := alert.Item{Rule: "zero-clicks", Template: "1100SHOP0001", TemplateName: "Black Friday early access",
+	zeroClicks := alert.Item{Rule: "zero-clicks", Template: "1100SHOP0001", TemplateName: "black_friday_early_access",
 		Language: "en", Button: "type:url_button", ButtonText: "Shop now", Severity: "warning", State: alert.Firing,
 		Condition: "zero", Metric: "clicks", Value: 0, Baseline: 57.4, HasBaseline: true, Volume: 1368, Since: day,
 		Recent: []float64{61, 54, 59, 0}, Trend: "██▇▁"}
-	stopped := alert.Item{Rule: "sends-stopped", Template: "1100NEWS0002", TemplateName: "Weekly deals digest",
+	stopped := alert.Item{Rule: "sends-stopped", Template: "1100NEWS0002", TemplateName: "weekly_deals_digest",
 		Language: "pt_BR", Severity: "critical", State: alert.Firing, Condition: "absent", Metric: "sent",
 		Value: 0, Baseline: 1498, HasBaseline: true, Volume: 1498, Since: day,
 		Recent: []float64{1512, 1480, 1498, 0}, Trend: "███▁"}
