@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -366,8 +367,8 @@ func printAlert(w io.Writer, a monitor.AlertJSON) {
 		tmpl += " " + strconv.Quote(a.TemplateName)
 	}
 	fmt.Fprintf(w, "  %-8s [%s] %s (%s)", a.State, a.Severity, tmpl, a.Language)
-	if a.Button != "" {
-		fmt.Fprintf(w, " button %q", a.Button)
+	if b := cmp.Or(a.ButtonText, a.Button); b != "" {
+		fmt.Fprintf(w, " button %q", b)
 	}
 	fmt.Fprintf(w, " — rule %s", a.Rule)
 	if a.Silenced != "" {

@@ -98,7 +98,8 @@ func checkNamesWarning(t *testing.T, r *rig, errs []monitor.Error, stderr string
 }
 
 // TestTemplateNamesOnConsole: `run` without --json names each alert's
-// template beside its code.
+// template beside its code, and a button alert shows the button's text as
+// the API reports it, although the rule selects the button by type.
 func TestTemplateNamesOnConsole(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
@@ -106,9 +107,13 @@ func TestTemplateNamesOnConsole(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, w := range []string{`1100SHOP0001 "black_friday_shop_now" (en)`, `1100WEEK0003 "weekday_deals" (en)`} {
+	for _, w := range []string{`1100SHOP0001 "black_friday_shop_now" (en)`, `1100WEEK0003 "weekday_deals" (en)`,
+		`1100FLASH0002 "flash_sale_48h" (en) button "Shop now"`} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("console output lacks %s:\n%s", w, stdout)
 		}
+	}
+	if strings.Contains(stdout, "type:url_button") {
+		t.Errorf("console output shows the rule's button selector, not the button's text:\n%s", stdout)
 	}
 }

@@ -31,14 +31,17 @@ type AlertJSON struct {
 	Rule     string `json:"rule"`
 	Template string `json:"template"`
 	// TemplateName is omitted when the name is unknown.
-	TemplateName string   `json:"template_name,omitempty"`
-	Language     string   `json:"language"`
-	Button       string   `json:"button,omitempty"`
-	Severity     string   `json:"severity"`
-	State        string   `json:"state"`
-	Value        float64  `json:"value"`
-	Baseline     *float64 `json:"baseline,omitempty"`
-	Silenced     string   `json:"silenced,omitempty"`
+	TemplateName string `json:"template_name,omitempty"`
+	Language     string `json:"language"`
+	Button       string `json:"button,omitempty"`
+	// ButtonText is the button's text as the API reports it, also when the
+	// rule selects the button by type; omitted when unknown.
+	ButtonText string   `json:"button_text,omitempty"`
+	Severity   string   `json:"severity"`
+	State      string   `json:"state"`
+	Value      float64  `json:"value"`
+	Baseline   *float64 `json:"baseline,omitempty"`
+	Silenced   string   `json:"silenced,omitempty"`
 }
 
 // Counts are alert notifications (one alert to one channel) by outcome.
@@ -85,7 +88,7 @@ func newSummary(ev *Evaluation) *Summary {
 	for i := range ev.Results {
 		r := &ev.Results[i]
 		a := AlertJSON{Rule: r.Rule.Name, Template: r.Key.Template, TemplateName: r.TemplateName,
-			Language: r.Key.Language, Button: r.Button,
+			Language: r.Key.Language, Button: r.Button, ButtonText: r.ButtonText,
 			Severity: r.Rule.Severity, State: r.State, Value: clean(r.Value), Silenced: r.Silenced}
 		if r.HasBaseline {
 			b := clean(r.Baseline)
