@@ -82,9 +82,11 @@ func (it *Item) Change() (float64, bool) {
 // a channel that could not be reached.
 type Problem struct {
 	Template string `json:"template,omitempty"`
-	Channel  string `json:"channel,omitempty"`
-	Code     string `json:"code"`
-	Message  string `json:"message"`
+	// TemplateName is the template's name, "" when unknown.
+	TemplateName string `json:"template_name,omitempty"`
+	Channel      string `json:"channel,omitempty"`
+	Code         string `json:"code"`
+	Message      string `json:"message"`
 }
 
 // Key identifies the alert across runs: (rule, template, language[, button]).

@@ -59,7 +59,7 @@ func (s *DecideStage) Run(ev *Evaluation, led Ledger, known []alert.Problem, at,
 	if d.Health.Period.IsZero() {
 		d.Health.Period = at
 	}
-	d.Problems = append(d.Problems, templateProblems(ev.Errors)...)
+	d.Problems = append(d.Problems, templateProblems(ev.Errors, ev.Names)...)
 	if e, ok := noData(ev); ok {
 		d.Problems = append(d.Problems, alert.Problem{Code: e.Code, Message: e.Message})
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/cams"
 	"github.com/cams-alert/cams-alert/function/ledger"
+	"github.com/cams-alert/cams-alert/function/metrics"
 )
 
 // CodeNoData is the problem (and summary error) of a run in which every
@@ -63,9 +64,10 @@ func abandoned(es []ledger.Entry, maxAge time.Duration, log *slog.Logger) []aler
 // names one by one; an ISV account can have thousands cut off by the budget.
 const maxListed = 10
 
-// templateProblems turns fetch errors into health lines, folding the tail of
-// any one code into a count so the message stays readable.
-func templateProblems(errs []Error) []alert.Problem {
+// templateProblems turns fetch errors into health lines, each naming its
+// template when the name is known, folding the tail of any one code into a
+// count so the message stays readable.
+func templateProblems(errs []Error, names cams.Names) []alert.Problem {
 	var out []alert.Problem
 	byCode := map[string][]string{}
 	warning := map[string]bool{}
@@ -78,7 +80,8 @@ func templateProblems(errs []Error) []alert.Problem {
 		warning[e.Code] = e.Warning
 		n := len(byCode[e.Code])
 		if n < maxListed {
-			out = append(out, alert.Problem{Template: e.Template, Code: e.Code, Message: e.Message})
+			out = append(out, alert.Problem{Template: e.Template, Code: e.Code, Message: e.Message,
+				TemplateName: names.Name(metrics.Key{Template: e.Template})})
 		}
 		if n == 0 {
 			order = append(order, e.Code)

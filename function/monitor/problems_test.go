@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/cams-alert/cams-alert/function/cams"
 )
 
 func TestTemplateProblemsFoldsLongLists(t *testing.T) {
@@ -27,7 +29,7 @@ func TestTemplateProblemsFoldsLongLists(t *testing.T) {
 			for i := range tc.denied {
 				errs = append(errs, Error{Template: fmt.Sprintf("D%d", i), Code: "Ram.PermissionDeny", Message: "denied"})
 			}
-			got := templateProblems(errs)
+			got := templateProblems(errs, nil)
 			if len(got) != tc.wantLines {
 				t.Fatalf("%d lines, want %d: %+v", len(got), tc.wantLines, got)
 			}
@@ -58,7 +60,7 @@ func TestWarningsAreReportedNotFailed(t *testing.T) {
 	for i := range maxListed + 5 {
 		warns = append(warns, Error{Template: fmt.Sprintf("W%02d", i), Code: "Response.SpanMismatch", Message: "2 buckets dropped", Warning: true})
 	}
-	got := templateProblems(warns)
+	got := templateProblems(warns, nil)
 	if last := got[len(got)-1]; !strings.Contains(last.Message, "5 more templates checked with the same warning") {
 		t.Errorf("fold line %q, want it to say the templates were checked", last.Message)
 	}
@@ -75,6 +77,27 @@ func TestWarningsAreReportedNotFailed(t *testing.T) {
 		s := &Summary{Errors: tc.errors}
 		if s.OK() != tc.ok {
 			t.Errorf("%s: OK() = %v, want %v", tc.name, s.OK(), tc.ok)
+		}
+	}
+}
+
+// A health line names its template beside the code when the name is known
+// (in any of the template's languages: the error has none), and the code
+// alone otherwise.
+func TestTemplateProblemsNameTheTemplate(t *testing.T) {
+	names := cams.NamesOf([]cams.Template{{Code: "1100SHOP0001", Language: "pt_BR", Name: "black_friday_shop_now"}})
+	errs := []Error{
+		{Template: "1100SHOP0001", Code: "Ram.PermissionDeny", Message: "denied"},
+		{Template: "1100X", Code: "Ram.PermissionDeny", Message: "denied"},
+	}
+	got := templateProblems(errs, names)
+	want := []string{"black_friday_shop_now", ""}
+	if len(got) != len(want) {
+		t.Fatalf("%d problems, want %d: %+v", len(got), len(want), got)
+	}
+	for i, p := range got {
+		if p.TemplateName != want[i] {
+			t.Errorf("%s: template_name %q, want %q", p.Template, p.TemplateName, want[i])
 		}
 	}
 }

@@ -464,14 +464,19 @@ func (cp *composer) push(m *Message) string {
 	return c.T("product")
 }
 
-// ProblemText renders a health problem in c's words, e.g. "template 1100AB
-// could not be checked: Ram.PermissionDeny — no permission". The code and
+// ProblemText renders a health problem in c's words, e.g. "template
+// spring_sale · 1100AB could not be checked: Ram.PermissionDeny — no
+// permission". The name comes first as in the alert headings; the code and
 // message are the API's own and stay as they are.
 func ProblemText(c *locale.Catalog, p alert.Problem) string {
 	var s string
 	switch {
 	case p.Template != "":
-		s = c.T("health.template", "template", p.Template)
+		tmpl := p.Template
+		if p.TemplateName != "" {
+			tmpl = p.TemplateName + " · " + tmpl
+		}
+		s = c.T("health.template", "template", tmpl)
 	case p.Channel != "":
 		s = c.T("health.channel", "channel", p.Channel)
 	default:

@@ -24,7 +24,8 @@ func TestRender(t *testing.T) {
 				Condition: "drop", Metric: "read_rate", IsRate: true, Value: 0.081, Baseline: 0.612, HasBaseline: true, Volume: 12480,
 				Recent: []float64{0.6, 0.61, 0.081}, Since: start},
 		},
-		Health: []alert.Problem{{Template: "T9", Code: "Ram.PermissionDeny", Message: "denied"}, {Code: "NoData", Message: "none"}},
+		Health: []alert.Problem{{Template: "T9", Code: "Ram.PermissionDeny", Message: "denied"}, {Code: "NoData", Message: "none"},
+			{Template: "T8", TemplateName: "summer_sale", Code: "Throttling.User", Message: "slow down"}},
 	}
 	for _, tc := range []struct {
 		tag  string
@@ -32,13 +33,14 @@ func TestRender(t *testing.T) {
 	}{
 		{"en", []string{
 			"[push] Spring sale (en): read rate fell to 8.1% (+1 more)",
-			"cams-alert · 1 alert, 1 resolved, 2 monitor problems",
+			"cams-alert · 1 alert, 1 resolved, 3 monitor problems",
 			"Period: Mon 23 Nov (Asia/Shanghai)",
 			"Spring sale · T1 · en\n  [Critical] read rate fell to 8.1%, usually 61.2% (-87%) · 12,480 delivered",
 			"Trend 60.0% → 61.0% → 8.1% · rule read-rate-drop",
 			"[Resolved] button “Shop now”: 37 clicks again, usually 42 · 18,230 delivered",
 			"lasted 2 days 2 hours",
 			"! template T9 could not be checked: Ram.PermissionDeny — denied", "! monitor problem: NoData — none",
+			"! template summer_sale · T8 could not be checked: Throttling.User — slow down",
 		}},
 		{"zh-CN", []string{
 			"[push] Spring sale (en)：阅读率降至 8.1%（另有 1 条）",
@@ -47,6 +49,7 @@ func TestRender(t *testing.T) {
 			"[已恢复] 按钮“Shop now”：点击量已恢复至 37，平时 42",
 			"持续 2 天 2 小时",
 			"! 模板 T9 未能检查：Ram.PermissionDeny — denied",
+			"! 模板 summer_sale · T8 未能检查：Throttling.User — slow down",
 		}},
 	} {
 		var buf bytes.Buffer

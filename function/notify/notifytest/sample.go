@@ -121,7 +121,7 @@ func Scenarios() []Scenario {
 
 	health := digest()
 	health.Health = []alert.Problem{
-		{Template: "1100SHOP0009", Code: "Forbidden.RAM", Message: "User not authorized to operate on the specified resource."},
+		{Template: "1100SHOP0009", TemplateName: "cyber_monday_preview", Code: "Forbidden.RAM", Message: "User not authorized to operate on the specified resource."},
 		{Channel: "ops-ding", Code: "310000", Message: "sign not match"},
 	}
 
