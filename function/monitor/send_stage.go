@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
@@ -194,7 +193,6 @@ func (r *sending) digest(entries []ledger.Entry, health []alert.Problem) *notify
 		it.Repeat = e.Transition == ledger.Repeat
 		d.Items = append(d.Items, it)
 	}
-	d.Title = title(d)
 	d.Sort()
 	return d
 }
@@ -283,24 +281,4 @@ func channelContext(ctx context.Context, later int) (context.Context, context.Ca
 	// never less than one channel's reserve (or what is left, if less)
 	own = max(own, min(ChannelReserve, time.Until(dl)))
 	return context.WithTimeout(ctx, own)
-}
-
-func title(d *notify.Digest) string {
-	var firing, resolved int
-	for _, it := range d.Items {
-		if it.State == alert.Firing {
-			firing++
-		} else {
-			resolved++
-		}
-	}
-	switch {
-	case firing+resolved == 0:
-		return "cams-alert: monitor health"
-	case resolved == 0:
-		return fmt.Sprintf("cams-alert: %d firing", firing)
-	case firing == 0:
-		return fmt.Sprintf("cams-alert: %d resolved", resolved)
-	}
-	return fmt.Sprintf("cams-alert: %d firing, %d resolved", firing, resolved)
 }

@@ -25,9 +25,6 @@ type Notifier interface {
 
 // Digest is everything one channel hears in one run.
 type Digest struct {
-	// Title is a plain English heading for logs; messages write their own
-	// in the channel's locale.
-	Title       string
 	PeriodStart time.Time
 	PeriodEnd   time.Time
 	// Location renders times for the reader (TIMEZONE).

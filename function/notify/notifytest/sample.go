@@ -17,7 +17,6 @@ func SampleDigest() *notify.Digest {
 	}
 	start := time.Date(2026, 5, 10, 0, 0, 0, 0, loc)
 	return &notify.Digest{
-		Title:       "cams-alert: 1 firing, 1 resolved",
 		PeriodStart: start,
 		PeriodEnd:   start.AddDate(0, 0, 1),
 		Location:    loc,

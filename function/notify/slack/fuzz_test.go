@@ -13,7 +13,7 @@ import (
 )
 
 // fuzzDigest builds a digest whose data (template codes, languages, button
-// texts, rule names, summaries, titles, health messages) is the fuzzer's:
+// texts, rule names, summaries, template names, health messages) is the fuzzer's:
 // items alerts, each string repeated repeat times (very long texts).
 func fuzzDigest(template, language, button, summary, problem string, items uint8, repeat uint16) *notify.Digest {
 	rep := func(s string) string {
@@ -26,10 +26,10 @@ func fuzzDigest(template, language, button, summary, problem string, items uint8
 	template, button, summary, problem = rep(template), rep(button), rep(summary), rep(problem)
 	loc := time.FixedZone("CST", 8*3600)
 	start := time.Date(2026, 11, 23, 0, 0, 0, 0, loc)
-	d := &notify.Digest{Title: summary, PeriodStart: start, PeriodEnd: start.AddDate(0, 0, 1), Location: loc}
+	d := &notify.Digest{PeriodStart: start, PeriodEnd: start.AddDate(0, 0, 1), Location: loc}
 	sev := []string{"critical", "warning", "info", language}
 	for i := range int(items % 130) {
-		it := alert.Item{Rule: language + "-rule", Template: template, Language: language, Button: button,
+		it := alert.Item{Rule: language + "-rule", Template: template, TemplateName: summary, Language: language, Button: button,
 			Severity: sev[i%len(sev)], State: alert.Firing, Metric: "read_rate", IsRate: true,
 			Value: float64(i) / 100, Baseline: 0.6, HasBaseline: i%2 == 0, Volume: int64(i) * 1000,
 			Trend: "▇▆" + language, Summary: summary, Since: start.Add(-time.Duration(i) * time.Hour)}
