@@ -26,6 +26,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 
 	"github.com/cams-alert/cams-alert/function/metrics"
+	"github.com/cams-alert/cams-alert/function/pause"
 )
 
 // Defaults of Options.
@@ -196,7 +197,7 @@ func New(o Options) (*Client, error) {
 		redact:        newRedactor(o.AccessKeySecret, o.SecurityToken, o.AccessKeyID),
 		metricLimit:   o.Limiter,
 		templateLimit: NewLimiter(TemplatesQPS),
-		sleep:         sleepCtx,
+		sleep:         pause.For,
 		jitter:        rand.Float64,
 		maxBody:       o.MaxBody,
 		bodySlots:     make(chan struct{}, bodySlots),

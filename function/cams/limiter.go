@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/cams-alert/cams-alert/function/pause"
 )
 
 // Limiter is a token bucket shared by every goroutine that calls one API
@@ -56,7 +58,7 @@ const (
 
 // NewLimiter returns a limiter at qps calls per second (minimum 1).
 func NewLimiter(qps int) *Limiter {
-	return newLimiter(qps, time.Now, sleepCtx)
+	return newLimiter(qps, time.Now, pause.For)
 }
 
 func newLimiter(qps int, now func() time.Time, sleep func(context.Context, time.Duration) error) *Limiter {
@@ -208,17 +210,3 @@ func (l *Limiter) Rate() float64 {
 
 // Budget returns the configured rate.
 func (l *Limiter) Budget() float64 { return l.budget }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

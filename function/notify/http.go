@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cams-alert/cams-alert/function/pause"
 )
 
 // DefaultTimeout bounds one HTTP request to a chat platform.
@@ -69,7 +71,7 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	p.next = at.Add(p.Interval)
 	p.mu.Unlock()
 	if d := time.Until(at); d > 0 {
-		if err := Sleep(ctx, d); err != nil {
+		if err := pause.For(ctx, d); err != nil {
 			// give the slot back so a cancelled wait does not delay others
 			p.mu.Lock()
 			if p.next.Equal(at.Add(p.Interval)) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cams-alert/cams-alert/function/alert"
+	"github.com/cams-alert/cams-alert/function/pause"
 )
 
 // Notifier sends one digest to one channel. It splits the digest into as
@@ -111,7 +112,7 @@ const (
 // the last error when it gives up.
 func Send(ctx context.Context, n Notifier, d *Digest, sleep func(context.Context, time.Duration) error) error {
 	if sleep == nil {
-		sleep = Sleep
+		sleep = pause.For
 	}
 	backoff := time.Second
 	for attempt := 1; ; attempt++ {
@@ -137,17 +138,5 @@ func Send(ctx context.Context, n Notifier, d *Digest, sleep func(context.Context
 			return fmt.Errorf("channel %s: %w", n.Name(), err)
 		}
 		backoff = min(2*backoff, 30*time.Second)
-	}
-}
-
-// Sleep waits d or until ctx is done.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
