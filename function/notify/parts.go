@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
@@ -68,6 +69,30 @@ func (p *Progress) Deliver(ctx context.Context, pacer *Pacer, d *Digest, parts [
 		p.Mark(i)
 	}
 	return nil
+}
+
+// Post renders and delivers what d holds for a channel: nothing when
+// nothing in d is for it (see Digest.For with sendResolved), else each
+// message of render's encoded as JSON (the parts Progress tells apart) and
+// posted in order through Deliver. post gets a message and its encoding.
+func Post[M any](ctx context.Context, p *Progress, pacer *Pacer, d *Digest, sendResolved bool,
+	render func(*Digest) []M, post func(ctx context.Context, m M, body []byte) error) error {
+	src := d.For(sendResolved)
+	if src == nil {
+		return nil
+	}
+	msgs := render(src)
+	bodies := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encode message %d: %w", i+1, err)
+		}
+		bodies[i] = b
+	}
+	return p.Deliver(ctx, pacer, d, bodies, func(ctx context.Context, i int) error {
+		return post(ctx, msgs[i], bodies[i])
+	})
 }
 
 // partError says which part of a multi-part digest failed and which were

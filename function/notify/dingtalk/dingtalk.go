@@ -104,28 +104,13 @@ var _ notify.Notifier = (*Notifier)(nil)
 // (https robot URL with an access_token, phone numbers and user ids that
 // are well formed). Errors never contain the access token or the secret.
 func New(c Config) (*Notifier, error) {
-	n := &Notifier{
-		name:         c.Name,
-		secret:       c.Secret,
-		sendResolved: c.SendResolved,
-		maxMessages:  c.MaxMessages,
-		now:          time.Now,
-	}
-	if n.name == "" {
-		n.name = "dingtalk"
-	}
-	if n.maxMessages <= 0 {
-		n.maxMessages = DefaultMaxMessages
-	}
-	cat, err := locale.Lookup(c.Locale)
+	b, cat, err := notify.Basics{Name: c.Name, MaxMessages: c.MaxMessages, MinInterval: c.MinInterval, Locale: c.Locale}.
+		Resolve(notify.Basics{Name: "dingtalk", MaxMessages: DefaultMaxMessages, MinInterval: DefaultMinInterval})
 	if err != nil {
-		return nil, fmt.Errorf("dingtalk channel %s: %w", n.name, err)
+		return nil, err
 	}
-	n.cat = cat
-	n.pacer.Interval = c.MinInterval
-	if c.MinInterval == 0 {
-		n.pacer.Interval = DefaultMinInterval
-	}
+	n := &Notifier{name: b.Name, secret: c.Secret, sendResolved: c.SendResolved, maxMessages: b.MaxMessages, cat: cat, now: time.Now}
+	n.pacer.Interval = b.MinInterval
 	u, err := url.Parse(c.WebhookURL)
 	if err != nil {
 		// receiver.Channel checked it: only a Config built by hand gets here
@@ -175,27 +160,13 @@ func (n *Notifier) Preview(d *notify.Digest) string {
 // Notify posts d as one or more messages, paced at MinInterval. A retry of
 // the same digest (notify.Send) resends only the parts not yet accepted.
 func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
-	if d == nil {
-		return nil
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	src := d.For(n.sendResolved)
-	if src == nil {
-		return nil
+	render := func(src *notify.Digest) []Payload {
+		return Render(src, n.cat, Mentions{Mobiles: n.atMobiles, UserIDs: n.atUserIDs}, n.maxMessages)
 	}
-	msgs := Render(src, n.cat, Mentions{Mobiles: n.atMobiles, UserIDs: n.atUserIDs}, n.maxMessages)
-	bodies := make([][]byte, len(msgs))
-	for i, m := range msgs {
-		b, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("dingtalk %s: %v", n.name, err)
-		}
-		bodies[i] = b
-	}
-	return n.progress.Deliver(ctx, &n.pacer, d, bodies, func(ctx context.Context, i int) error {
-		return n.post(ctx, bodies[i])
-	})
+	return notify.Post(ctx, &n.progress, &n.pacer, d, n.sendResolved, render,
+		func(ctx context.Context, _ Payload, body []byte) error { return n.post(ctx, body) })
 }
 
 // Sign returns the robot's signature for a timestamp in milliseconds:

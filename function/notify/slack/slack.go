@@ -13,7 +13,6 @@ package slack
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/cams-alert/cams-alert/function/webhook"
@@ -100,26 +99,13 @@ var _ notify.Notifier = (*Notifier)(nil)
 // checked here. Errors never contain the webhook URL's secret path or the
 // token.
 func New(c Config) (*Notifier, error) {
-	n := &Notifier{
-		name:         c.Name,
-		sendResolved: c.SendResolved,
-		maxMessages:  c.MaxMessages,
-	}
-	if n.name == "" {
-		n.name = "slack"
-	}
-	if n.maxMessages <= 0 {
-		n.maxMessages = DefaultMaxMessages
-	}
-	cat, err := locale.Lookup(c.Locale)
+	b, cat, err := notify.Basics{Name: c.Name, MaxMessages: c.MaxMessages, MinInterval: c.MinInterval, Locale: c.Locale}.
+		Resolve(notify.Basics{Name: "slack", MaxMessages: DefaultMaxMessages, MinInterval: DefaultMinInterval})
 	if err != nil {
-		return nil, fmt.Errorf("slack channel %s: %w", n.name, err)
+		return nil, err
 	}
-	n.cat = cat
-	n.pacer.Interval = c.MinInterval
-	if c.MinInterval == 0 {
-		n.pacer.Interval = DefaultMinInterval
-	}
+	n := &Notifier{name: b.Name, sendResolved: c.SendResolved, maxMessages: b.MaxMessages, cat: cat}
+	n.pacer.Interval = b.MinInterval
 	client := notify.HTTPClient(c.HTTPClient)
 	base := client.Transport
 	if base == nil {
@@ -174,27 +160,11 @@ func (n *Notifier) Preview(d *notify.Digest) string {
 // Notify posts d as one or more messages, paced at MinInterval. A retry of
 // the same digest (notify.Send) resends only the parts not yet accepted.
 func (n *Notifier) Notify(ctx context.Context, d *notify.Digest) error {
-	if d == nil {
-		return nil
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	src := d.For(n.sendResolved)
-	if src == nil {
-		return nil
-	}
-	msgs := Render(src, n.cat, n.maxMessages)
-	payloads := make([][]byte, len(msgs))
-	for i, m := range msgs {
-		b, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("slack %s: %v", n.name, err)
-		}
-		payloads[i] = b
-	}
-	return n.progress.Deliver(ctx, &n.pacer, d, payloads, func(ctx context.Context, i int) error {
-		return n.post(ctx, msgs[i])
-	})
+	render := func(src *notify.Digest) []*slackgo.WebhookMessage { return Render(src, n.cat, n.maxMessages) }
+	return notify.Post(ctx, &n.progress, &n.pacer, d, n.sendResolved, render,
+		func(ctx context.Context, m *slackgo.WebhookMessage, _ []byte) error { return n.post(ctx, m) })
 }
 
 func (n *Notifier) post(ctx context.Context, m *slackgo.WebhookMessage) error {
