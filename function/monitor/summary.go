@@ -33,10 +33,10 @@ type AlertJSON struct {
 	// TemplateName is omitted when the name is unknown.
 	TemplateName string `json:"template_name,omitempty"`
 	Language     string `json:"language"`
-	Button       string `json:"button,omitempty"`
 	// ButtonText is the button's text as the API reports it, also when the
-	// rule selects the button by type; omitted when unknown.
+	// rule selects the button by type (Button); omitted when unknown.
 	ButtonText string   `json:"button_text,omitempty"`
+	Button     string   `json:"button,omitempty"`
 	Severity   string   `json:"severity"`
 	State      string   `json:"state"`
 	Value      float64  `json:"value"`
