@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -163,30 +164,10 @@ func (d *DingTalk) handle(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "not found")
 		return
 	}
-	q := r.URL.Query()
-	if q.Get("access_token") != d.AccessToken {
-		reject(300001, "token is not exist")
+	ts, code, msg := d.verify(r.URL.Query())
+	if code != 0 {
+		reject(code, msg)
 		return
-	}
-	var ts int64
-	if d.Secret != "" {
-		var err error
-		ts, err = strconv.ParseInt(q.Get("timestamp"), 10, 64)
-		if err != nil {
-			reject(310000, "sign not match: bad or missing timestamp")
-			return
-		}
-		if age := time.Since(time.UnixMilli(ts)); age > time.Hour || age < -time.Hour {
-			reject(310000, "sign not match: timestamp more than 1 hour off")
-			return
-		}
-		mac := hmac.New(sha256.New, []byte(d.Secret))
-		fmt.Fprintf(mac, "%d\n%s", ts, d.Secret)
-		want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-		if !hmac.Equal([]byte(q.Get("sign")), []byte(want)) {
-			reject(310000, "sign not match")
-			return
-		}
 	}
 	if readErr != nil {
 		reject(400, "read error")
@@ -240,6 +221,32 @@ func (d *DingTalk) handle(w http.ResponseWriter, r *http.Request) {
 	})
 	d.mu.Unlock()
 	reply(0, "ok")
+}
+
+// verify checks the robot's access token and, with a secret, the signed
+// timestamp, as DingTalk does. It returns the timestamp (0 without a
+// secret), or the code and message DingTalk rejects the request with.
+func (d *DingTalk) verify(q url.Values) (ts int64, code int, msg string) {
+	if q.Get("access_token") != d.AccessToken {
+		return 0, 300001, "token is not exist"
+	}
+	if d.Secret == "" {
+		return 0, 0, ""
+	}
+	ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
+	if err != nil {
+		return 0, 310000, "sign not match: bad or missing timestamp"
+	}
+	if age := time.Since(time.UnixMilli(ts)); age > time.Hour || age < -time.Hour {
+		return 0, 310000, "sign not match: timestamp more than 1 hour off"
+	}
+	mac := hmac.New(sha256.New, []byte(d.Secret))
+	fmt.Fprintf(mac, "%d\n%s", ts, d.Secret)
+	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if !hmac.Equal([]byte(q.Get("sign")), []byte(want)) {
+		return 0, 310000, "sign not match"
+	}
+	return ts, 0, ""
 }
 
 // checkDing lists unsafe text: mentions of people not in the at field, at
