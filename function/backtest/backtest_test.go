@@ -121,6 +121,10 @@ func TestRun(t *testing.T) {
 				if w.periods > 0 && (ep.Peak < w.peak-1e-9 || ep.Peak > w.peak+1e-9) {
 					t.Errorf("episode %d: peak %v, want %v", i, ep.Peak, w.peak)
 				}
+				// backtest is read by people: the metric by its name, as in messages
+				if w.rule == "read-drop" && !strings.HasPrefix(ep.Summary, "read rate ") {
+					t.Errorf("episode %d: summary %q, want it to start with the metric's name, read rate", i, ep.Summary)
+				}
 			}
 		})
 	}

@@ -66,6 +66,22 @@ const (
 // Names lists every metric, counts first.
 var Names = []string{Sent, Delivered, Read, Clicks, DeliveryRate, ReadRate, ClickRate}
 
+// labels are the metrics' English names for people, as the messages write
+// them (the notify/locale "en" catalog must agree).
+var labels = map[string]string{
+	Sent: "sends", Delivered: "deliveries", Read: "reads", Clicks: "clicks",
+	DeliveryRate: "delivery rate", ReadRate: "read rate", ClickRate: "click rate",
+}
+
+// Label is metric's English name for people ("read rate"); an unknown
+// metric keeps its id.
+func Label(metric string) string {
+	if l, ok := labels[metric]; ok {
+		return l
+	}
+	return metric
+}
+
 // IsRate reports whether the metric is a fraction in [0,1].
 func IsRate(metric string) bool {
 	return metric == DeliveryRate || metric == ReadRate || metric == ClickRate

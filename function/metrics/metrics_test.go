@@ -160,3 +160,13 @@ func TestSeries(t *testing.T) {
 		t.Errorf("Key.String() = %q", k.String())
 	}
 }
+
+func TestLabel(t *testing.T) {
+	for _, tc := range []struct{ metric, want string }{
+		{ReadRate, "read rate"}, {Sent, "sends"}, {Clicks, "clicks"}, {"expr", "expr"}, {"", ""},
+	} {
+		if got := Label(tc.metric); got != tc.want {
+			t.Errorf("Label(%q) = %q, want %q", tc.metric, got, tc.want)
+		}
+	}
+}

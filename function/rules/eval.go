@@ -163,7 +163,7 @@ func (s *Set) EvaluateAll(series *metrics.Series, w metrics.Window) ([]Result, [
 			Rule: r.Name, Condition: r.Condition, Severity: r.Severity, State: res.State,
 			Template: series.Template, TemplateName: series.TemplateName, Language: series.Language,
 			Button: r.Button, ButtonText: res.ButtonText,
-			Metric: r.Metric, IsRate: metrics.IsRate(r.Metric), Value: res.Value,
+			Metric: r.Metric, MetricName: metrics.Label(r.Metric), IsRate: metrics.IsRate(r.Metric), Value: res.Value,
 			Baseline: res.Baseline, HasBaseline: res.HasBaseline, Threshold: r.Threshold,
 			Volume: res.Volume, VolumeOf: volumeOf(r), Trend: res.Trend, Detail: res.Detail,
 			Expr: r.ExprSource,

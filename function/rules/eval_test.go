@@ -361,7 +361,7 @@ func TestResultFields(t *testing.T) {
 	if st != alert.Firing {
 		t.Fatalf("day 3: %q", st)
 	}
-	if want := "read_rate 21.1% vs 60.3% baseline (-65%) on 950 delivered"; r.Summary != want {
+	if want := "read rate 21.1% vs 60.3% baseline (-65%) on 950 delivered"; r.Summary != want {
 		t.Errorf("summary %q, want %q", r.Summary, want)
 	}
 	if !r.HasBaseline || r.Volume != 950 || !r.Since.Equal(dayWindow(3).Start) || r.Key.Language != "en" {
@@ -409,7 +409,7 @@ func TestCustomSummaryFallback(t *testing.T) {
 		t.Errorf("summary %q, want %q", res[0].Summary, want)
 	}
 	// An execution error falls back to the default summary.
-	if want := "read_rate 8.1% is below 50.0% on 12,345 delivered"; res[1].Summary != want {
+	if want := "read rate 8.1% is below 50.0% on 12,345 delivered"; res[1].Summary != want {
 		t.Errorf("fallback %q, want %q", res[1].Summary, want)
 	}
 }

@@ -29,7 +29,9 @@ type SummaryData struct {
 	// ButtonText is the button's text as the API reports it, also when the
 	// rule selects the button by type.
 	ButtonText string
-	Metric     string
+	Metric     string // the metric's id (read_rate), for format
+	// MetricName is the metric's English name for people (read rate).
+	MetricName string
 	IsRate     bool
 	Value      float64
 	Baseline   float64
@@ -144,7 +146,7 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 
 var sampleData = SummaryData{
 	Rule: "sample", Condition: Drop, Severity: "warning", State: "firing", Template: "T1",
-	TemplateName: "Summer sale", Language: "en", Button: "Shop now", ButtonText: "Shop now", Metric: metrics.ReadRate, IsRate: true,
+	TemplateName: "Summer sale", Language: "en", Button: "Shop now", ButtonText: "Shop now", Metric: metrics.ReadRate, MetricName: metrics.Label(metrics.ReadRate), IsRate: true,
 	Value: 0.21, Baseline: 0.603, HasBaseline: true, Threshold: 0.2, Volume: 950,
 	VolumeOf: "delivered", Trend: "▇▇▆▁", Detail: "detail", Expr: "clicks == 0",
 }
@@ -212,13 +214,13 @@ func cleanTemplateErr(err error, name string) string {
 }
 
 var defaultSummaries = map[string]string{
-	Above:  `{{.Metric}} {{format .Metric .Value}} is above {{format .Metric .Threshold}} on {{num .Volume}} {{.VolumeOf}}`,
-	Below:  `{{.Metric}} {{format .Metric .Value}} is below {{format .Metric .Threshold}} on {{num .Volume}} {{.VolumeOf}}`,
-	Zero:   `{{.Metric}} is 0 on {{num .Volume}} {{.VolumeOf}}{{if .HasBaseline}} (baseline {{format .Metric .Baseline}}){{end}}{{if .Detail}}; {{.Detail}}{{end}}`,
-	Drop:   `{{.Metric}} {{format .Metric .Value}} vs {{format .Metric .Baseline}} baseline ({{change .Value .Baseline}}) on {{num .Volume}} {{.VolumeOf}}`,
-	Rise:   `{{.Metric}} {{format .Metric .Value}} vs {{format .Metric .Baseline}} baseline ({{change .Value .Baseline}}) on {{num .Volume}} {{.VolumeOf}}`,
+	Above:  `{{.MetricName}} {{format .Metric .Value}} is above {{format .Metric .Threshold}} on {{num .Volume}} {{.VolumeOf}}`,
+	Below:  `{{.MetricName}} {{format .Metric .Value}} is below {{format .Metric .Threshold}} on {{num .Volume}} {{.VolumeOf}}`,
+	Zero:   `{{.MetricName}} is 0 on {{num .Volume}} {{.VolumeOf}}{{if .HasBaseline}} (baseline {{format .Metric .Baseline}}){{end}}{{if .Detail}}; {{.Detail}}{{end}}`,
+	Drop:   `{{.MetricName}} {{format .Metric .Value}} vs {{format .Metric .Baseline}} baseline ({{change .Value .Baseline}}) on {{num .Volume}} {{.VolumeOf}}`,
+	Rise:   `{{.MetricName}} {{format .Metric .Value}} vs {{format .Metric .Baseline}} baseline ({{change .Value .Baseline}}) on {{num .Volume}} {{.VolumeOf}}`,
 	Absent: `no sends{{if .Detail}}: {{.Detail}}{{end}}`,
-	Expr:   `{{.Expr}} ({{.Metric}} {{format .Metric .Value}} on {{num .Volume}} {{.VolumeOf}})`,
+	Expr:   `{{.Expr}} ({{.MetricName}} {{format .Metric .Value}} on {{num .Volume}} {{.VolumeOf}})`,
 }
 
 var defaultTemplates = func() map[string]*template.Template {
@@ -255,7 +257,7 @@ func render(r *Rule, d *SummaryData) (out string) {
 }
 
 func fallbackSummary(d *SummaryData) string {
-	return fmt.Sprintf("%s: %s %s", d.Rule, d.Metric, fmtValue(d.Metric, d.Value))
+	return fmt.Sprintf("%s: %s %s", d.Rule, metrics.Label(d.Metric), fmtValue(d.Metric, d.Value))
 }
 
 // ---- formatting funcs -----------------------------------------------------------
