@@ -12,7 +12,7 @@ import (
 )
 
 // Request is what a chat action asks for: silence exactly this alert for
-// this long. Messages carry it in a Slack button's value (Value) or in a
+// this long (For 0: DefaultFor). Messages carry it in a Slack button's value (Value) or in a
 // DingTalk link's signed token (Sign).
 type Request struct {
 	Rule         string        `json:"r"`
@@ -27,10 +27,13 @@ type Request struct {
 // token, when it was issued and when it expires (Unix seconds).
 type wire struct {
 	Request
-	Seconds int64 `json:"d"`
+	Seconds int64 `json:"d,omitempty"` // 0: the default length
 	Issued  int64 `json:"i,omitempty"`
 	Expires int64 `json:"x,omitempty"`
 }
+
+// DefaultFor is a silence's length when the action names none.
+const DefaultFor = 24 * time.Hour
 
 // TokenTTL is how long a DingTalk link stays usable after its message.
 const TokenTTL = 7 * 24 * time.Hour
@@ -129,7 +132,10 @@ func decode(p string) (wire, error) {
 		return wire{}, ErrBadToken
 	}
 	w.For = time.Duration(w.Seconds) * time.Second
-	if w.Seconds <= 0 || w.For > MaxDuration {
+	if w.For == 0 {
+		w.For = DefaultFor
+	}
+	if w.Seconds < 0 || w.For > MaxDuration {
 		return wire{}, ErrBadToken
 	}
 	return w, nil

@@ -1,0 +1,93 @@
+package action
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/cams-alert/cams-alert/function/webhook"
+)
+
+// Env is the part of the configuration the actions read. It is read here,
+// not in package config, until config carries these variables.
+type Env struct {
+	ActionURL          string `envconfig:"ACTION_URL"`
+	ActionSecret       string `envconfig:"ACTION_SECRET"`
+	SlackSigningSecret string `envconfig:"SLACK_SIGNING_SECRET"`
+	MessageLocale      string `envconfig:"MESSAGE_LOCALE" default:"en"`
+	StateDir           string `envconfig:"STATE_DIR" default:".state"`
+	Timezone           string `envconfig:"TIMEZONE" default:"Asia/Shanghai"`
+}
+
+// MinSecret is the shortest ACTION_SECRET accepted.
+const MinSecret = 32
+
+// LoadEnv reads and checks Env. Errors never contain a secret's value.
+func LoadEnv() (*Env, error) {
+	var e Env
+	for _, name := range []string{"ACTION_URL", "ACTION_SECRET", "SLACK_SIGNING_SECRET", "MESSAGE_LOCALE", "STATE_DIR", "TIMEZONE"} {
+		if v, ok := os.LookupEnv(name); ok && strings.TrimSpace(v) == "" {
+			os.Unsetenv(name)
+		} else if ok {
+			os.Setenv(name, strings.TrimSpace(v))
+		}
+	}
+	if err := envconfig.Process("", &e); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return &e, e.Check()
+}
+
+// Check reports every problem at once.
+func (e *Env) Check() error {
+	var errs []error
+	if e.ActionURL != "" {
+		if err := CheckURL(e.ActionURL); err != nil {
+			errs = append(errs, err)
+		}
+		if e.ActionSecret == "" {
+			errs = append(errs, errors.New("ACTION_SECRET: required with ACTION_URL (at least 32 characters; `openssl rand -hex 32` makes one)"))
+		}
+	}
+	if e.ActionSecret != "" && len(e.ActionSecret) < MinSecret {
+		errs = append(errs, fmt.Errorf("ACTION_SECRET: want at least %d characters, got %d (`openssl rand -hex 32` makes one)", MinSecret, len(e.ActionSecret)))
+	}
+	if e.MessageLocale != "en" && e.MessageLocale != "zh-CN" {
+		errs = append(errs, fmt.Errorf("MESSAGE_LOCALE: want en or zh-CN, got %q", e.MessageLocale))
+	}
+	if _, err := time.LoadLocation(e.Timezone); err != nil {
+		errs = append(errs, fmt.Errorf("TIMEZONE: %q is not a time zone", e.Timezone))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckURL checks ACTION_URL: https (http only on loopback hosts, for
+// tests), no query, fragment or user.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errors.New("ACTION_URL: want a URL such as https://alerts.example.com")
+	}
+	if err := webhook.Check(raw); err != nil {
+		return fmt.Errorf("ACTION_URL: must use https (http only for loopback test servers), got %s://%s", u.Scheme, u.Host)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("ACTION_URL: want scheme://host[/path] without a query, fragment or user, got %s://%s%s", u.Scheme, u.Host, u.EscapedPath())
+	}
+	return nil
+}
+
+// Config is the handler's configuration from e.
+func (e *Env) Config() Config {
+	loc, err := time.LoadLocation(e.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return Config{ActionURL: e.ActionURL, ActionSecret: e.ActionSecret, SlackSigningSecret: e.SlackSigningSecret,
+		Locale: e.MessageLocale, StateDir: e.StateDir, Location: loc}
+}
