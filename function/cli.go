@@ -41,6 +41,8 @@ commands:
   test [FILES]           run rule unit tests (default: testdata/rules/*_test.yaml)
   backtest --days N [--at TIME] [--json]
                          when each alert would have fired and resolved; sends nothing
+  silences list|add|expire
+                         the silences in STATE_DIR (run "silences help")
   enable-roi             turn on the WhatsApp ROI metrics (EnableWhatsappROIMetric) for
                          the configured space; GetChatappTemplateMetric has data a day later
 
@@ -69,6 +71,7 @@ type tuning struct {
 	minInterval     time.Duration                              // notifier pacing (0: each platform's default)
 	sleep           func(context.Context, time.Duration) error // waits between delivery retries (nil: real time)
 	ledger          ledger.Options                             // the ledger's file-system calls (zero: the OS)
+	now             func() time.Time                           // the wall clock silences are judged by (nil: time.Now)
 }
 
 type runFlags struct {
@@ -95,6 +98,8 @@ func (a *app) cli(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return a.cmdBacktest(ctx, args, stdout, stderr)
 	case "enable-roi":
 		return a.cmdEnableROI(ctx, args, stdout, stderr)
+	case "silences":
+		return a.cmdSilences(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
