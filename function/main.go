@@ -27,7 +27,7 @@ func main() {
 	}
 	a := &app{} // the process's environment
 	if os.Getenv("FC_RUNTIME_API") != "" {
-		fc.Start(a.handle)
+		fc.Start(a.dispatch)
 		return
 	}
 	os.Exit(a.cli(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
