@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -24,13 +25,26 @@ type Env struct {
 	Timezone           string `envconfig:"TIMEZONE" default:"Asia/Shanghai"`
 }
 
+// Secrets are the variables of Env whose values are never shown.
+var Secrets = []string{"ACTION_SECRET", "SLACK_SIGNING_SECRET"}
+
+// Variables lists the variables Env reads.
+func Variables() []string {
+	t := reflect.TypeFor[Env]()
+	var names []string
+	for i := range t.NumField() {
+		names = append(names, t.Field(i).Tag.Get("envconfig"))
+	}
+	return names
+}
+
 // MinSecret is the shortest ACTION_SECRET accepted.
 const MinSecret = 32
 
 // LoadEnv reads and checks Env. Errors never contain a secret's value.
 func LoadEnv() (*Env, error) {
 	var e Env
-	for _, name := range []string{"ACTION_URL", "ACTION_SECRET", "SLACK_SIGNING_SECRET", "MESSAGE_LOCALE", "STATE_DIR", "TIMEZONE"} {
+	for _, name := range Variables() {
 		if v, ok := os.LookupEnv(name); ok && strings.TrimSpace(v) == "" {
 			os.Unsetenv(name)
 		} else if ok {

@@ -123,8 +123,10 @@ func TestFunctionShape(t *testing.T) {
 	if role, _ := p["role"].(string); role == "" {
 		t.Error("props.role is empty: the function needs its own role (deploy/ram-policy.json)")
 	}
-	if rc := asMap(p["concurrencyConfig"])["reservedConcurrency"]; rc != 1 {
-		t.Errorf("concurrencyConfig.reservedConcurrency = %v, want 1 (one instance writes the ledger)", rc)
+	// A click (the http trigger) must run while a timer run holds the one
+	// instance it may use; more would only allow overlapping timer runs.
+	if rc := asMap(p["concurrencyConfig"])["reservedConcurrency"]; rc != 2 {
+		t.Errorf("concurrencyConfig.reservedConcurrency = %v, want 2 (a timer run and a click)", rc)
 	}
 	timeout, _ := p["timeout"].(int)
 	if timeout < 120 {
@@ -185,8 +187,11 @@ func TestTimer(t *testing.T) {
 	var crons []string
 	for _, tr := range triggers {
 		tr := asMap(tr)
+		if tr["triggerType"] == "http" {
+			continue // TestHTTPTrigger
+		}
 		if tr["triggerType"] != "timer" {
-			t.Errorf("trigger %v: only a timer trigger is expected", tr["triggerName"])
+			t.Errorf("trigger %v: only a timer and an http trigger are expected", tr["triggerName"])
 			continue
 		}
 		cfg := asMap(tr["triggerConfig"])
@@ -205,6 +210,33 @@ func TestTimer(t *testing.T) {
 	}
 	if perDay > 48 {
 		t.Errorf("cronExpression %q fires %d times a day; the finest period is half an hour", crons[0], perDay)
+	}
+}
+
+// TestHTTPTrigger: one http trigger for the chat actions, anonymous (Slack's
+// signature and the signed links authenticate), GET and POST only.
+func TestHTTPTrigger(t *testing.T) {
+	p := staticProps(t)
+	triggers, _ := p["triggers"].([]any)
+	var http []map[string]any
+	for _, tr := range triggers {
+		if tr := asMap(tr); tr["triggerType"] == "http" {
+			http = append(http, tr)
+		}
+	}
+	if len(http) != 1 {
+		t.Fatalf("want one http trigger (Slack actions, DingTalk links), got %d", len(http))
+	}
+	cfg := asMap(http[0]["triggerConfig"])
+	if cfg["authType"] != "anonymous" {
+		t.Errorf("http trigger authType %v: Slack and browsers cannot sign FC requests; want anonymous", cfg["authType"])
+	}
+	methods, _ := cfg["methods"].([]any)
+	if fmt.Sprint(methods) != "[GET POST]" {
+		t.Errorf("http trigger methods %v, want [GET POST]", methods)
+	}
+	if cfg["disableURLInternet"] == true {
+		t.Error("http trigger: disableURLInternet hides it from Slack")
 	}
 }
 
