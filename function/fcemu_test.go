@@ -173,8 +173,8 @@ func (e *fcEmu) gateway(t *testing.T) *httptest.Server {
 		ev := map[string]any{"version": "v1", "rawPath": r.URL.Path, "headers": headers, "queryParameters": query,
 			"body": base64.StdEncoding.EncodeToString(body), "isBase64Encoded": true,
 			"requestContext": map[string]any{"accountId": "1234567890", "domainName": r.Host, "requestId": "gw",
-				"http":      map[string]any{"method": r.Method, "path": r.URL.Path, "protocol": r.Proto, "sourceIp": "127.0.0.1", "userAgent": r.UserAgent()},
-				"time":      time.Now().UTC().Format(time.RFC3339), "timeEpoch": strconv.FormatInt(time.Now().UnixMilli(), 10)}}
+				"http": map[string]any{"method": r.Method, "path": r.URL.Path, "protocol": r.Proto, "sourceIp": "127.0.0.1", "userAgent": r.UserAgent()},
+				"time": time.Now().UTC().Format(time.RFC3339), "timeEpoch": strconv.FormatInt(time.Now().UnixMilli(), 10)}}
 		payload, _ := json.Marshal(ev)
 		res, err := e.invoke(r.Context(), payload, [3]string{})
 		if err != nil || !res.ok {
