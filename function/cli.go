@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -231,8 +232,8 @@ func (a *app) runOnce(ctx context.Context, env environ, f runFlags, out, stderr 
 	deps := &monitor.Deps{Source: src, Rules: s.rules, Evaluate: evaluate(s.rules), Templates: s.cfg.Templates,
 		LookbackDays: s.cfg.LookbackDays, Location: s.cfg.Location, Workers: 2 * s.cfg.QPS, Log: s.log}
 	sum, err := monitor.Run(ctx, deps, &monitor.Delivery{Channels: channels, Default: defaults,
-		Silences: s.rules.Silences, StateDir: s.cfg.StateDir, LedgerOptions: a.tune.ledger, DryRun: f.dryRun, Location: s.cfg.Location,
-		Log: s.log, Sleep: a.tune.sleep}, f.at)
+		Silences: slices.Concat(s.rules.Silences, a.chatSilences(s.cfg.StateDir, f.dryRun, s.log)), StateDir: s.cfg.StateDir,
+		LedgerOptions: a.tune.ledger, DryRun: f.dryRun, Location: s.cfg.Location, Log: s.log, Sleep: a.tune.sleep}, f.at)
 	if err != nil {
 		return sum, exitFailed, err
 	}

@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/cams-alert/cams-alert/function/rules"
 	"github.com/cams-alert/cams-alert/function/silence"
 )
 
@@ -166,6 +168,28 @@ func silencesExpire(st *silence.Store, now time.Time, args []string, stdout, std
 	}
 	fmt.Fprintf(stdout, "%s expired at %s (%s)\n", s.ID, s.End().Local().Format(time.RFC3339), matchText(s.Match))
 	return exitOK
+}
+
+// chatSilences are the silences in STATE_DIR/silences in force at the run's
+// wall-clock time, so that a silence made a minute ago also holds for an FC
+// retry of an earlier trigger. A real run also deletes those that ended
+// more than 30 days ago. A file that cannot be read is logged; the others
+// still hold.
+func (a *app) chatSilences(stateDir string, dryRun bool, log *slog.Logger) []rules.Silence {
+	st := &silence.Store{StateDir: stateDir}
+	now := a.now()
+	if !dryRun {
+		if n, err := st.Prune(now); err != nil {
+			log.Warn("silences: pruning", "err", err)
+		} else if n > 0 {
+			log.Info("silences: pruned those ended 30 days ago", "count", n)
+		}
+	}
+	active, err := st.Active(now)
+	if err != nil {
+		log.Warn("silences: some could not be read; the others hold", "err", err)
+	}
+	return silence.ForRules(active)
 }
 
 // cliUser names who made a silence from the command line.

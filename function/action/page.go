@@ -134,7 +134,7 @@ func (h *Handler) confirm(r *request) *events.HTTPTriggerResponse {
 	}
 	who := linkName(tok, exp)
 	s := &silence.Silence{Match: req.Match(), Until: now.Add(req.For).UTC(), CreatedAt: now.UTC(),
-		CreatedBy: who, Reason: "silenced from " + who}
+		CreatedBy: who, Reason: "silenced from DingTalk"}
 	stored, created, err := h.store.Create(s, "dingtalk\x00"+tok)
 	_, l := h.words()
 	if err != nil {

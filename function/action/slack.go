@@ -56,7 +56,7 @@ func (h *Handler) slack(ctx context.Context, r *request) *events.HTTPTriggerResp
 	}
 	who := slackUser(&cb.User)
 	s := &silence.Silence{Match: req.Match(), Until: start.Add(req.For).UTC(), CreatedAt: start.UTC(),
-		CreatedBy: who, Reason: "silenced from Slack by " + who}
+		CreatedBy: who, Reason: "silenced from Slack"}
 	// One click is one (team, user, action_ts, value): Slack's retries of
 	// it carry the same, so they find the silence already stored.
 	key := strings.Join([]string{"slack", cb.Team.ID, cb.User.ID, act.ActionTs, act.ActionID, value}, "\x00")

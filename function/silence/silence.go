@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cams-alert/cams-alert/function/rules"
 )
 
 // Dir is the folder under STATE_DIR that holds the silences.
@@ -63,14 +66,26 @@ func (s *Silence) Matches(rule, template, language, button string) bool {
 		glob(s.Match.Language, language) && glob(s.Match.Button, button)
 }
 
-// Why is what a run's summary says about an alert it silenced: the reason,
-// who silenced it and until when.
+// Why is what a run's summary says about an alert it silenced: the reason
+// and who silenced it (the rules' silence check adds until when).
 func (s *Silence) Why() string {
 	reason := s.Reason
 	if reason == "" {
 		reason = "silenced"
 	}
-	return fmt.Sprintf("%s (by %s, until %s)", reason, s.CreatedBy, s.End().UTC().Format(time.RFC3339))
+	return reason + " by " + s.CreatedBy
+}
+
+// ForRules turns stored silences into the rules' form, so that a run merges
+// them with the rules' own silences: same globs, until their end.
+func ForRules(list []Silence) []rules.Silence {
+	out := make([]rules.Silence, 0, len(list))
+	for i := range list {
+		s := &list[i]
+		out = append(out, rules.Silence{Rule: s.Match.Rule, Template: s.Match.Template, Language: s.Match.Language,
+			Button: s.Match.Button, Until: s.End(), Reason: s.Why(), File: filepath.Join(Dir, s.ID+silenceExt)})
+	}
+	return out
 }
 
 func glob(g, s string) bool {

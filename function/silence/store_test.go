@@ -211,8 +211,13 @@ func TestMatchesAndWhy(t *testing.T) {
 			t.Errorf("Matches(%s,%s,%s,%s) = %v", tc.rule, tc.tmpl, tc.lang, tc.button, got)
 		}
 	}
-	if w := s.Why(); !strings.Contains(w, "campaign paused") || !strings.Contains(w, "ana") || !strings.Contains(w, "2026-12-01T10:00:00Z") {
-		t.Errorf("Why() = %q: want the reason, who and until when", w)
+	if w := s.Why(); w != "campaign paused by slack:U1 (ana)" {
+		t.Errorf("Why() = %q: want the reason and who", w)
+	}
+	rs := ForRules([]Silence{*s})
+	if len(rs) != 1 || rs[0].Rule != "zero-*" || rs[0].Template != "T1" || rs[0].Language != "" ||
+		!rs[0].Until.Equal(s.Until) || rs[0].Reason != s.Why() {
+		t.Errorf("ForRules = %+v", rs)
 	}
 }
 
