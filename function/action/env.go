@@ -4,12 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"reflect"
 	"strings"
 	"time"
-
-	"github.com/kelseyhightower/envconfig"
 
 	"github.com/cams-alert/cams-alert/function/webhook"
 )
@@ -41,18 +38,21 @@ func Variables() []string {
 // MinSecret is the shortest ACTION_SECRET accepted.
 const MinSecret = 32
 
-// LoadEnv reads and checks Env. Errors never contain a secret's value.
-func LoadEnv() (*Env, error) {
-	var e Env
-	for _, name := range Variables() {
-		if v, ok := os.LookupEnv(name); ok && strings.TrimSpace(v) == "" {
-			os.Unsetenv(name)
-		} else if ok {
-			os.Setenv(name, strings.TrimSpace(v))
+// LoadEnv reads and checks Env through lookup (os.LookupEnv in
+// production). As in package config, an empty value counts as unset and
+// surrounding spaces are dropped. Errors never contain a secret's value.
+func LoadEnv(lookup func(string) (string, bool)) (*Env, error) {
+	e := Env{MessageLocale: "en", StateDir: ".state", Timezone: "Asia/Shanghai"}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"ACTION_URL", &e.ActionURL}, {"ACTION_SECRET", &e.ActionSecret}, {"SLACK_SIGNING_SECRET", &e.SlackSigningSecret},
+		{"MESSAGE_LOCALE", &e.MessageLocale}, {"STATE_DIR", &e.StateDir}, {"TIMEZONE", &e.Timezone},
+	} {
+		if v, ok := lookup(f.name); ok && strings.TrimSpace(v) != "" {
+			*f.dst = strings.TrimSpace(v)
 		}
-	}
-	if err := envconfig.Process("", &e); err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	return &e, e.Check()
 }
