@@ -17,10 +17,6 @@ import (
 	"github.com/cams-alert/cams-alert/function/webhook"
 )
 
-// ActionPrefix starts the action_id of every silence element the messages
-// carry; other actions are acknowledged and ignored.
-const ActionPrefix = "silence"
-
 // slack handles POST /slack/actions: Slack's signature (checked by
 // slack-go, 5-minute window), then the click.
 func (h *Handler) slack(ctx context.Context, r *request) *events.HTTPTriggerResponse {
@@ -74,7 +70,7 @@ func (h *Handler) slack(ctx context.Context, r *request) *events.HTTPTriggerResp
 // value it chose (a button's value or an overflow option's).
 func silenceAction(cb *slack.InteractionCallback) (*slack.BlockAction, string) {
 	for _, a := range cb.ActionCallback.BlockActions {
-		if a == nil || !strings.HasPrefix(a.ActionID, ActionPrefix) {
+		if a == nil || !strings.HasPrefix(a.ActionID, silence.ActionPrefix) {
 			continue
 		}
 		if a.Value != "" {

@@ -2,6 +2,7 @@ package silence
 
 import (
 	"errors"
+	"github.com/cams-alert/cams-alert/function/alert"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,40 @@ func TestMatchExact(t *testing.T) {
 		if s.Matches(alt[0], alt[1], alt[2], alt[3]) {
 			t.Errorf("matches another alert %v", alt)
 		}
+	}
+}
+
+func TestOffers(t *testing.T) {
+	it := &alert.Item{Rule: "zero-clicks", Template: "1100AB", Language: "en", Button: "Shop", State: alert.Firing}
+	o := &Offers{ActionURL: "https://alerts.example.com/", Secret: secret, SlackEnabled: true, Issued: t0}
+	sl := o.Slack(it, "en")
+	if len(sl) != 2 || sl[0].Label != "Silence 1 day" || sl[1].Label != "Silence 7 days" || sl[1].ActionID != "silence-7d" {
+		t.Fatalf("Slack offers %+v", sl)
+	}
+	if r, err := ParseValue(sl[1].Value); err != nil || r.Template != "1100AB" || r.Button != "Shop" || r.For != 7*24*time.Hour {
+		t.Errorf("Slack value decodes to %+v, %v", r, err)
+	}
+	dt := o.DingTalk(it, "Black Friday", "zh-CN")
+	if len(dt) != 2 || dt[0].Label != "静默 1 天" || !strings.HasPrefix(dt[0].URL, "https://alerts.example.com/silence?token=") {
+		t.Fatalf("DingTalk offers %+v", dt)
+	}
+	tok := strings.TrimPrefix(dt[0].URL, "https://alerts.example.com/silence?token=")
+	if r, exp, err := Verify(secret, tok, t0.Add(time.Hour)); err != nil || r.TemplateName != "Black Friday" || !exp.Equal(t0.Add(TokenTTL)) {
+		t.Errorf("the link's token: %+v, %v, %v", r, exp, err)
+	}
+	for name, o := range map[string]*Offers{
+		"no ACTION_URL": {Secret: secret, SlackEnabled: true}, "nothing": {}, "nil": nil,
+	} {
+		if len(o.Slack(it, "en"))+len(o.DingTalk(it, "", "en")) != 0 {
+			t.Errorf("%s: offers made", name)
+		}
+	}
+	if len((&Offers{ActionURL: "https://a.example.com", Secret: secret}).Slack(it, "en")) != 0 {
+		t.Error("Slack buttons without SLACK_SIGNING_SECRET")
+	}
+	resolved := *it
+	resolved.State = alert.Resolved
+	if len(o.Slack(&resolved, "en"))+len(o.DingTalk(&resolved, "", "en")) != 0 {
+		t.Error("a resolved alert offers a silence")
 	}
 }
