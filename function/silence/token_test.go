@@ -2,10 +2,11 @@ package silence
 
 import (
 	"errors"
-	"github.com/cams-alert/cams-alert/function/alert"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cams-alert/cams-alert/function/alert"
 )
 
 const secret = "0123456789abcdef0123456789abcdef-test"
