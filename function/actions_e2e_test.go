@@ -80,11 +80,11 @@ func dingTalkLink(t *testing.T, link string) (get, post int) {
 func TestActionsEndToEnd(t *testing.T) {
 	r := newRig(t)
 	r.fast(t)
-	e := startFCEmu(t)
+	e := startFCEmu(t, r.app())
 	gw := e.gateway(t)
-	t.Setenv("ACTION_URL", gw.URL)
-	t.Setenv("ACTION_SECRET", e2eActionSecret)
-	t.Setenv("SLACK_SIGNING_SECRET", e2eSigningSecret)
+	r.setenv("ACTION_URL", gw.URL)
+	r.setenv("ACTION_SECRET", e2eActionSecret)
+	r.setenv("SLACK_SIGNING_SECRET", e2eSigningSecret)
 	r.addSecret(e2eActionSecret)
 	r.addSecret(e2eSigningSecret)
 	creds := [3]string{rigAccessKeyID, rigAccessKeySecret, rigSecurityToken}

@@ -37,15 +37,12 @@ func chromium(t *testing.T) string {
 func TestBrowserConfirmationPage(t *testing.T) {
 	exe := chromium(t)
 	const secret = "browser-test-ACTION-SECRET-0123456789abcdef"
-	state := t.TempDir()
-	e := startFCEmu(t)
+	env := map[string]string{"STATE_DIR": t.TempDir(), "ACTION_SECRET": secret, "MESSAGE_LOCALE": "en",
+		"TIMEZONE": "Asia/Shanghai", "RULES_PATH": "../rules"}
+	a := &app{lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	e := startFCEmu(t, a)
 	gw := e.gateway(t)
-	t.Setenv("STATE_DIR", state)
-	t.Setenv("ACTION_URL", gw.URL)
-	t.Setenv("ACTION_SECRET", secret)
-	t.Setenv("SLACK_SIGNING_SECRET", "")
-	t.Setenv("MESSAGE_LOCALE", "en")
-	t.Setenv("TIMEZONE", "Asia/Shanghai")
+	env["ACTION_URL"] = gw.URL // set before the first event: the function reads it per invocation
 
 	req := silence.Request{Rule: "zero-clicks", Template: "1100AB01", Language: "en", Button: "Shop now",
 		TemplateName: "Black Friday promo", For: 7 * 24 * time.Hour}
@@ -80,7 +77,7 @@ func TestBrowserConfirmationPage(t *testing.T) {
 		duration != "7 days" || button != "Silence this alert" {
 		t.Errorf("the page shows template %q, duration %q, button %q", tmpl, duration, button)
 	}
-	if out, _, _ := runSilences(t, "list", "--json"); strings.TrimSpace(out) != "[]" {
+	if out, _, _ := runSilences(t, a, "list", "--json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("opening the link stored a silence: %s", out)
 	}
 
@@ -91,7 +88,7 @@ func TestBrowserConfirmationPage(t *testing.T) {
 	if done := text("title"); resp.Status != 200 || done != "Silenced" {
 		t.Errorf("after the click: %d, the page says %q; want 200 and Silenced", resp.Status, done)
 	}
-	out, stderr, code := runSilences(t, "list", "--json")
+	out, stderr, code := runSilences(t, a, "list", "--json")
 	var list []silence.Silence
 	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 || len(list) != 1 {
 		t.Fatalf("silences list --json: exit %d, %v: %s %s", code, err, out, stderr)

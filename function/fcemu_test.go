@@ -52,13 +52,22 @@ type fcEmu struct {
 var (
 	emuOnce sync.Once
 	emu     *fcEmu
+	// emuMu gives one test at a time the function behind the emulator;
+	// emuApp is that test's app (its environment and knobs).
+	emuMu  sync.Mutex
+	emuApp atomic.Pointer[app]
 )
 
-// startFCEmu starts, once per test binary, the emulator and fc.Start(dispatch)
-// polling it. Neither is ever stopped: fc.Start's loop never returns and
-// retries without pause when its runtime API goes away.
-func startFCEmu(t *testing.T) *fcEmu {
+// startFCEmu gives the test the emulator, with fc.Start polling it and
+// handing every invocation to a's dispatch, until the test ends. The
+// emulator and fc.Start start once per test binary and are never stopped:
+// fc.Start's loop never returns and retries without pause when its runtime
+// API goes away.
+func startFCEmu(t *testing.T, a *app) *fcEmu {
 	t.Helper()
+	emuMu.Lock()
+	emuApp.Store(a)
+	t.Cleanup(emuMu.Unlock)
 	emuOnce.Do(func() {
 		e := &fcEmu{queue: make(chan *fcInvocation), inflight: map[string]*fcInvocation{}, ready: make(chan struct{})}
 		mux := http.NewServeMux()
@@ -67,13 +76,15 @@ func startFCEmu(t *testing.T) *fcEmu {
 		mux.HandleFunc("POST /{version}/runtime/invocation/{id}/error", e.result(false))
 		srv := httptest.NewServer(mux)
 		os.Setenv("FC_RUNTIME_API", strings.TrimPrefix(srv.URL, "http://"))
-		go fc.Start(dispatch)
+		go fc.Start(func(ctx context.Context, payload []byte) (any, error) {
+			return emuApp.Load().dispatch(ctx, payload)
+		})
 		select {
 		case <-e.ready:
 		case <-time.After(10 * time.Second):
 			panic("fc.Start never asked the emulated runtime API for an invocation")
 		}
-		// The loop has read it; no CLI run in the other tests may see it.
+		// The loop has read it; nothing else reads the process environment.
 		os.Unsetenv("FC_RUNTIME_API")
 		emu = e
 	})

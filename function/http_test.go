@@ -12,10 +12,11 @@ import (
 // HTTP event is answered with an HTTPTriggerResponse and runs no cycle, and
 // bad action settings answer 500 without echoing a secret.
 func TestDispatch(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
-	t.Setenv("ACTION_URL", "https://alerts.example.com")
-	t.Setenv("ACTION_SECRET", "")
-	t.Setenv("SLACK_SIGNING_SECRET", e2eSigningSecret)
+	r.setenv("ACTION_URL", "https://alerts.example.com")
+	r.setenv("SLACK_SIGNING_SECRET", e2eSigningSecret)
+	a := r.app()
 	r.addSecret(e2eSigningSecret)
 	httpEvent := `{"version":"v1","rawPath":"/nowhere","headers":{},"queryParameters":{},"body":"","isBase64Encoded":false,"requestContext":{"http":{"method":"GET","path":"/nowhere"}}}`
 	for _, tc := range []struct {
@@ -27,7 +28,7 @@ func TestDispatch(t *testing.T) {
 		{"not an event", `[1,2]`, 0, "neither a timer event nor an HTTP trigger event"},
 		{"bad triggerTime", `{"triggerTime":"yesterday"}`, 0, "not RFC 3339"},
 	} {
-		out, err := dispatch(context.Background(), []byte(tc.payload))
+		out, err := a.dispatch(context.Background(), []byte(tc.payload))
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("%s: err %v, want %q", tc.name, err, tc.wantErr)
@@ -41,8 +42,8 @@ func TestDispatch(t *testing.T) {
 		}
 		r.checkNoSecrets(t, tc.name, resp.Body)
 	}
-	t.Setenv("ACTION_SECRET", e2eActionSecret)
-	out, err := dispatch(context.Background(), []byte(httpEvent))
+	r.setenv("ACTION_SECRET", e2eActionSecret)
+	out, err := a.dispatch(context.Background(), []byte(httpEvent))
 	if resp, ok := out.(*events.HTTPTriggerResponse); err != nil || !ok || resp.StatusCode != 404 {
 		t.Errorf("unknown path: %#v, %v; want 404", out, err)
 	}

@@ -189,28 +189,4 @@ func TestNotConfigured(t *testing.T) {
 	}
 }
 
-func TestEnvCheck(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		env  Env
-		want string
-	}{
-		{"ok", Env{ActionURL: "https://a.example.com", ActionSecret: testSecret, MessageLocale: "en", Timezone: "UTC"}, ""},
-		{"off", Env{MessageLocale: "zh-CN", Timezone: "UTC"}, ""},
-		{"no secret", Env{ActionURL: "https://a.example.com", MessageLocale: "en", Timezone: "UTC"}, "ACTION_SECRET: required"},
-		{"short secret", Env{ActionURL: "https://a.example.com", ActionSecret: "short-secret-value", MessageLocale: "en", Timezone: "UTC"}, "at least 32"},
-		{"http", Env{ActionURL: "http://a.example.com", ActionSecret: testSecret, MessageLocale: "en", Timezone: "UTC"}, "https"},
-		{"query", Env{ActionURL: "https://a.example.com/?k=v", ActionSecret: testSecret, MessageLocale: "en", Timezone: "UTC"}, "without a query"},
-		{"locale", Env{MessageLocale: "fr", Timezone: "UTC"}, "MESSAGE_LOCALE"},
-	} {
-		err := tc.env.Check()
-		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
-		}
-		if err != nil && (strings.Contains(err.Error(), tc.env.ActionSecret) && tc.env.ActionSecret != "" || strings.Contains(err.Error(), "k=v")) {
-			t.Errorf("%s: the error shows a secret: %v", tc.name, err)
-		}
-	}
-}
-
 type eventT = events.HTTPTriggerEvent

@@ -61,11 +61,19 @@ func (o *Offers) DingTalk(it *alert.Item, templateName, locale string) []Offer {
 	if o == nil || o.ActionURL == "" || o.Secret == "" || it.State != alert.Firing {
 		return nil
 	}
-	base := strings.TrimSuffix(o.ActionURL, "/") + "/silence?token="
+	u, err := url.Parse(o.ActionURL)
+	if err != nil {
+		return nil
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/silence"
+	u.RawPath, u.Fragment = "", ""
 	var out []Offer
 	for _, d := range Offered {
-		tok := request(it, templateName, d).Sign(o.Secret, o.Issued)
-		out = append(out, Offer{Label: Label(d, locale), URL: base + url.QueryEscape(tok)})
+		q := u.Query()
+		q.Set("token", request(it, templateName, d).Sign(o.Secret, o.Issued))
+		link := *u
+		link.RawQuery = q.Encode()
+		out = append(out, Offer{Label: Label(d, locale), URL: link.String()})
 	}
 	return out
 }
