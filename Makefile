@@ -128,7 +128,9 @@ PREVIEW_ENV := STATE_BUCKET=dummy-state-bucket \
 	SLACK_WEBHOOK_URL=https://hooks.slack.invalid/services/TDUMMY/BDUMMY/DUMMY \
 	SLACK_BOT_TOKEN=xoxb-DUMMY SLACK_CHANNEL=C0DUMMY \
 	DINGTALK_WEBHOOK_URL='https://oapi.dingtalk.invalid/robot/send?access_token=DUMMY' \
-	DINGTALK_SECRET=SECDUMMY
+	DINGTALK_SECRET=SECDUMMY \
+	ACTION_URL=https://actions.example.invalid ACTION_SECRET=DUMMY-action-secret-0123456789abcdef \
+	SLACK_SIGNING_SECRET=DUMMYslackSigningSecret0123
 
 ## deploy-check: render s.yaml with `s preview` (no credentials), validate it against the fc3 schema,
 ## check it against the config and the RAM policy, and check dist/code.zip (CI runs it; installs Node.js if missing)

@@ -24,6 +24,9 @@ var dummy = map[string]string{
 	"SLACK_WEBHOOK_URL":    "https://hooks.slack.invalid/services/TDUMMY/BDUMMY/DUMMY",
 	"DINGTALK_WEBHOOK_URL": "https://oapi.dingtalk.invalid/robot/send?access_token=DUMMY",
 	"DINGTALK_SECRET":      "SECDUMMY",
+	"ACTION_URL":           "https://actions.example.invalid",
+	"ACTION_SECRET":        "DUMMY-action-secret-0123456789abcdef",
+	"SLACK_SIGNING_SECRET": "DUMMYslackSigningSecret0123",
 }
 
 // sYAML is s.yaml as written (before rendering).
