@@ -112,9 +112,13 @@ func (h *Handler) tellClicker(ctx context.Context, start time.Time, responseURL 
 	ctx, cancel := context.WithTimeout(ctx, left)
 	defer cancel()
 	name := strings.SplitN(s.CreatedBy, " ", 2)[0]
-	msg := &slack.WebhookMessage{ResponseType: "ephemeral", ReplaceOriginal: false,
-		Text: fmt.Sprintf("Silenced by %s until %s: %s", name,
-			s.Until.In(h.cfg.Location).Format("Mon 2 Jan 15:04 MST"), slackEscape(req.String()))}
+	text := fmt.Sprintf("Silenced by %s until %s: %s", name,
+		s.Until.In(h.cfg.Location).Format("Mon 2 Jan 15:04 MST"), slackEscape(req.String()))
+	if h.cfg.Locale == "zh-CN" {
+		text = fmt.Sprintf("已由 %s 静默至 %s：%s", name,
+			s.Until.In(h.cfg.Location).Format("1月2日 15:04 MST"), slackEscape(req.String()))
+	}
+	msg := &slack.WebhookMessage{ResponseType: "ephemeral", ReplaceOriginal: false, Text: text}
 	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, h.cfg.Client, msg); err != nil {
 		h.cfg.Log.Warn("slack action: updating the clicker's view failed", "err", withoutURL(err))
 	}
