@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,8 +74,70 @@ func dingTalkLink(t *testing.T, link string) (get, post int) {
 	return 200, resp.StatusCode
 }
 
+// slackButton finds, in the Slack digests, the silence button of an alert
+// for d and returns its value.
+func slackButton(t *testing.T, r *rig, rule, tmpl string, d time.Duration) string {
+	t.Helper()
+	var found []string
+	for _, m := range r.slack.Messages() {
+		var msg struct {
+			Blocks []struct {
+				Type     string `json:"type"`
+				Elements []struct {
+					Type     string `json:"type"`
+					ActionID string `json:"action_id"`
+					Value    string `json:"value"`
+				} `json:"elements"`
+			} `json:"blocks"`
+		}
+		if err := json.Unmarshal(m.Raw, &msg); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range msg.Blocks {
+			for _, e := range b.Elements {
+				if b.Type != "actions" || e.Type != "button" || !strings.HasPrefix(e.ActionID, "silence") {
+					continue
+				}
+				req, err := silence.ParseValue(e.Value)
+				if err != nil {
+					t.Fatalf("button %s: value %v", e.ActionID, err)
+				}
+				found = append(found, req.Rule+" "+req.Template+" "+req.For.String())
+				if req.Rule == rule && req.Template == tmpl && req.For == d {
+					return e.Value
+				}
+			}
+		}
+	}
+	t.Fatalf("no Slack silence button for %s %s %v among %v", rule, tmpl, d, found)
+	return ""
+}
+
+// dingTalkSilenceLink finds, in the DingTalk digests, the silence link of an
+// alert for d.
+func dingTalkSilenceLink(t *testing.T, r *rig, base, rule, tmpl string, d time.Duration) string {
+	t.Helper()
+	re := regexp.MustCompile(`\((` + regexp.QuoteMeta(base) + `/silence\?token=[^)\s]+)\)`)
+	var found []string
+	for _, m := range r.ding.Messages() {
+		for _, sub := range re.FindAllStringSubmatch(m.Text, -1) {
+			u, _ := url.Parse(sub[1])
+			req, _, err := silence.Verify(e2eActionSecret, u.Query().Get("token"), time.Now())
+			if err != nil {
+				t.Fatalf("a DingTalk link's token: %v", err)
+			}
+			found = append(found, req.Rule+" "+req.Template+" "+req.For.String())
+			if req.Rule == rule && req.Template == tmpl && req.For == d {
+				return sub[1]
+			}
+		}
+	}
+	t.Fatalf("no DingTalk silence link for %s %s %v among %v", rule, tmpl, d, found)
+	return ""
+}
+
 // TestActionsEndToEnd: under the FC runtime API emulator, a timer run
-// notifies; a Slack click and a DingTalk link (HTTP trigger events) silence
+// notifies with silence buttons and links; a Slack click and a DingTalk link (HTTP trigger events) silence
 // two alerts; the next timer run does not notify those two and notifies the
 // rest, and its summary says who silenced them.
 func TestActionsEndToEnd(t *testing.T) {
@@ -82,6 +145,7 @@ func TestActionsEndToEnd(t *testing.T) {
 	r.fast(t)
 	e := startFCEmu(t, r.app())
 	gw := e.gateway(t)
+	r.ding.LinkPrefix = gw.URL + "/silence?token="
 	r.setenv("ACTION_URL", gw.URL)
 	r.setenv("ACTION_SECRET", e2eActionSecret)
 	r.setenv("SLACK_SIGNING_SECRET", e2eSigningSecret)
@@ -97,15 +161,14 @@ func TestActionsEndToEnd(t *testing.T) {
 	r.checkDelivered(t)
 	calls := r.cams.Count("GetChatappTemplateMetric", "")
 
+	// The digests carry the silence controls: Slack buttons, DingTalk links.
 	// Slack: silence read-rate-drop on 1100SHOP0001 for a day.
-	shop := silence.Request{Rule: "read-rate-drop", Template: "1100SHOP0001", Language: "en", For: 24 * time.Hour}
-	if code := slackClick(t, gw.URL, "", shop.Value()); code != 200 {
+	value := slackButton(t, r, "read-rate-drop", "1100SHOP0001", 24*time.Hour)
+	if code := slackClick(t, gw.URL, "", value); code != 200 {
 		t.Fatalf("Slack click: %d", code)
 	}
 	// DingTalk: silence dead-url-button on 1100FLASH0002 for 7 days.
-	flash := silence.Request{Rule: "dead-url-button", Template: "1100FLASH0002", Language: "en",
-		Button: "type:url_button", For: 7 * 24 * time.Hour}
-	link := gw.URL + "/silence?token=" + flash.Sign(e2eActionSecret, time.Now())
+	link := dingTalkSilenceLink(t, r, gw.URL, "dead-url-button", "1100FLASH0002", 7*24*time.Hour)
 	if get, post := dingTalkLink(t, link); get != 200 || post != 200 {
 		t.Fatalf("DingTalk link: GET %d, POST %d", get, post)
 	}

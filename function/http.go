@@ -12,7 +12,11 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/events"
 
 	"github.com/cams-alert/cams-alert/function/action"
+	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/config"
+	"github.com/cams-alert/cams-alert/function/notify"
+	"github.com/cams-alert/cams-alert/function/receiver"
+	"github.com/cams-alert/cams-alert/function/silence"
 )
 
 // dispatch is the FC entry point. FC hands timer and HTTP trigger events to
@@ -56,4 +60,27 @@ func (a *app) serveAction(ctx context.Context, payload []byte) *events.HTTPTrigg
 		return &events.HTTPTriggerResponse{StatusCode: http.StatusInternalServerError, Body: "the function's action settings are not valid: see its log\n"}
 	}
 	return h.Serve(ctx, &ev)
+}
+
+// silenceActions are the silence buttons (Slack) or links (DingTalk) a
+// channel's messages carry beside each firing alert, in the channel's
+// locale; nil when the function cannot receive them (see docs/actions.md).
+func silenceActions(c *receiver.Channel, o *silence.Offers, defaultLocale string) func(*alert.Item) []notify.Action {
+	loc := c.LocaleOr(defaultLocale)
+	var offer func(it *alert.Item) []silence.Offer
+	switch c.Type {
+	case receiver.Slack:
+		offer = func(it *alert.Item) []silence.Offer { return o.Slack(it, loc) }
+	case receiver.DingTalk:
+		offer = func(it *alert.Item) []silence.Offer { return o.DingTalk(it, it.TemplateName, loc) }
+	default:
+		return nil
+	}
+	return func(it *alert.Item) []notify.Action {
+		var out []notify.Action
+		for _, of := range offer(it) {
+			out = append(out, notify.Action{Label: of.Label, URL: of.URL, ID: of.ActionID, Value: of.Value})
+		}
+		return out
+	}
 }

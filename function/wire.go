@@ -20,6 +20,7 @@ import (
 	"github.com/cams-alert/cams-alert/function/notify/slack"
 	"github.com/cams-alert/cams-alert/function/receiver"
 	"github.com/cams-alert/cams-alert/function/rules"
+	"github.com/cams-alert/cams-alert/function/silence"
 )
 
 // lookupEnv reads a ${VAR} of the rules the way config reads its own
@@ -74,6 +75,8 @@ func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func
 	// The monitor decides which resolutions are due (per rule and channel);
 	// the notifiers render whatever they are handed.
 	out := map[string]monitor.Channel{}
+	offers := &silence.Offers{ActionURL: cfg.ActionURL, Secret: cfg.ActionSecret,
+		SlackEnabled: cfg.SlackSigningSecret != "", Issued: time.Now()}
 	var errs []error
 	for name, c := range recv {
 		n, err := a.notifier(c, client, cfg.MessageLocale)
@@ -89,7 +92,7 @@ func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func
 			}
 			n = c
 		}
-		out[name] = monitor.Channel{Notifier: n, SendResolved: c.SendResolved}
+		out[name] = monitor.Channel{Notifier: n, SendResolved: c.SendResolved, Actions: silenceActions(c, offers, cfg.MessageLocale)}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cams-alert/cams-alert/function/alert"
 	"github.com/cams-alert/cams-alert/function/ledger"
 	"github.com/cams-alert/cams-alert/function/notify"
 	"github.com/cams-alert/cams-alert/function/rules"
@@ -15,6 +16,9 @@ type Channel struct {
 	Notifier notify.Notifier
 	// SendResolved, when set, overrides the rule's send_resolved.
 	SendResolved *bool
+	// Actions gives the actions shown beside an alert (silence buttons or
+	// links); nil: none.
+	Actions func(it *alert.Item) []notify.Action
 }
 
 // Delivery is how the decide and send stages are wired.

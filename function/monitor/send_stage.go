@@ -148,6 +148,7 @@ func (r *sending) post(ctx context.Context, name string, entries []ledger.Entry,
 	}
 	d := r.digest(entries, health)
 	d.Learning = hello
+	d.Actions = r.Channels[name].Actions
 	sctx, cancel := channelContext(ctx, later)
 	err := notify.Send(sctx, r.Channels[name].Notifier, d, r.Sleep)
 	cancel()

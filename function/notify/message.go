@@ -44,6 +44,10 @@ func strong(s string) string { return StrongOpen + s + StrongClose }
 type Action struct {
 	Label string
 	URL   string
+	// Value, when set, makes the action a Slack Block Kit button whose
+	// click Slack posts to the app (action_id ID, value Value) instead of
+	// a link; notes leave it out.
+	ID, Value string
 }
 
 // Learning is what a channel's first message says about the history the
@@ -116,7 +120,9 @@ func (l *Line) Notes(esc func(string) string, link func(Action) string) []string
 	out = append(out, l.Meta...)
 	out = append(out, l.RuleLabel(esc))
 	for _, a := range l.Actions {
-		out = append(out, link(a))
+		if a.Value == "" {
+			out = append(out, link(a))
+		}
 	}
 	return out
 }

@@ -122,6 +122,22 @@ func metaText(l *notify.Line) string {
 	}), " · ")
 }
 
+// buttons is the actions block of a line's button actions (nil: none).
+// Slack posts a click to the app's Interactivity Request URL.
+func buttons(l *notify.Line) slackgo.Block {
+	var els []slackgo.BlockElement
+	for _, a := range l.Actions {
+		if a.Value != "" && len(els) < 5 {
+			els = append(els, slackgo.NewButtonBlockElement(a.ID, a.Value,
+				slackgo.NewTextBlockObject(slackgo.PlainTextType, notify.TruncateRunes(a.Label, 75), false, false)))
+		}
+	}
+	if len(els) == 0 {
+		return nil
+	}
+	return slackgo.NewActionBlock("", els...)
+}
+
 // actionURL keeps a link's URL from closing the <url|label> syntax.
 func actionURL(u string) string {
 	return strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C", " ", "%20").Replace(u)
@@ -142,7 +158,8 @@ func contextBlock(text string) slackgo.Block {
 }
 
 // groupAlerts is how many alerts of one template go under one heading before
-// it repeats: 2 blocks each keeps a piece well within a message.
+// it repeats: 2 blocks each (3 with silence buttons) keeps a piece well
+// within a message.
 const groupAlerts = 10
 
 // groupPieces renders one template's alerts: a divider, the heading over the
@@ -161,6 +178,9 @@ func groupPieces(g *notify.Group) []piece {
 			text = head + "\n" + text
 		}
 		cur.blocks = append(cur.blocks, section(cut(text, MaxSectionText)), contextBlock(metaText(&g.Lines[i])))
+		if b := buttons(&g.Lines[i]); b != nil {
+			cur.blocks = append(cur.blocks, b)
+		}
 		cur.unit.Items++
 	}
 	return out
