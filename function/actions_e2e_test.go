@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/events"
 
 	"github.com/cams-alert/cams-alert/function/ledger"
 	"github.com/cams-alert/cams-alert/function/silence"
@@ -215,4 +218,65 @@ func TestActionsEndToEnd(t *testing.T) {
 		}
 	}
 	r.checkDelivered(t)
+}
+
+// TestBinaryServesActions: the built binary under FC (FC_RUNTIME_API set,
+// the process's own environment) answers HTTP trigger events: the DingTalk
+// page, its POST, an unknown path; and runs no cycle for them.
+func TestBinaryServesActions(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	r := newRig(t)
+	r.setenv("ACTION_URL", "https://alerts.example.com")
+	r.setenv("ACTION_SECRET", e2eActionSecret)
+	r.addSecret(e2eActionSecret)
+	e, addr := newFCEmu()
+	cmd := exec.Command(bin)
+	cmd.Env = append(r.environ(), "FC_RUNTIME_API="+addr)
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	select {
+	case <-e.ready:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the binary never polled the runtime API: %s", stderr.String())
+	}
+	tok := silence.Request{Rule: "zero-clicks", Template: "1100AB", Language: "en", TemplateName: "Promo",
+		For: 24 * time.Hour}.Sign(e2eActionSecret, time.Now())
+	serve := func(method, path string, query map[string]string, body string) events.HTTPTriggerResponse {
+		t.Helper()
+		ev := events.HTTPTriggerEvent{RawPath: &path, QueryParameters: &query, Body: &body,
+			Headers: &map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+		ev.TriggerContext.Http.Method = &method
+		payload, _ := json.Marshal(ev)
+		res, err := e.invoke(t.Context(), payload, [3]string{})
+		if err != nil || !res.ok {
+			t.Fatalf("%s %s: %v %s\n%s", method, path, err, res.body, stderr.String())
+		}
+		var resp events.HTTPTriggerResponse
+		if err := json.Unmarshal(res.body, &resp); err != nil {
+			t.Fatalf("%s %s: not an HTTPTriggerResponse: %s", method, path, res.body)
+		}
+		return resp
+	}
+	if resp := serve("GET", "/silence", map[string]string{"token": tok}, ""); resp.StatusCode != 200 || !strings.Contains(resp.Body, "Promo") {
+		t.Errorf("GET /silence: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp := serve("POST", "/silence", nil, url.Values{"token": {tok}}.Encode()); resp.StatusCode != 200 {
+		t.Errorf("POST /silence: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp := serve("GET", "/admin", nil, ""); resp.StatusCode != 404 {
+		t.Errorf("GET /admin: %d, want 404", resp.StatusCode)
+	}
+	all, err := (&silence.Store{StateDir: r.state}).All()
+	if err != nil || len(all) != 1 || all[0].Match.Template != "1100AB" {
+		t.Errorf("silences stored: %+v, %v; want the one", all, err)
+	}
+	if n := r.cams.Count("ListChatappTemplate", "") + r.cams.Count("GetChatappTemplateMetric", ""); n != 0 {
+		t.Errorf("HTTP events made %d CAMS calls", n)
+	}
+	r.checkNoSecrets(t, "the binary's output", stderr.String())
 }

@@ -69,13 +69,8 @@ func startFCEmu(t *testing.T, a *app) *fcEmu {
 	emuApp.Store(a)
 	t.Cleanup(emuMu.Unlock)
 	emuOnce.Do(func() {
-		e := &fcEmu{queue: make(chan *fcInvocation), inflight: map[string]*fcInvocation{}, ready: make(chan struct{})}
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /{version}/runtime/invocation/next", e.next)
-		mux.HandleFunc("POST /{version}/runtime/invocation/{id}/response", e.result(true))
-		mux.HandleFunc("POST /{version}/runtime/invocation/{id}/error", e.result(false))
-		srv := httptest.NewServer(mux)
-		os.Setenv("FC_RUNTIME_API", strings.TrimPrefix(srv.URL, "http://"))
+		e, addr := newFCEmu()
+		os.Setenv("FC_RUNTIME_API", addr)
 		go fc.Start(func(ctx context.Context, payload []byte) (any, error) {
 			return emuApp.Load().dispatch(ctx, payload)
 		})
@@ -89,6 +84,18 @@ func startFCEmu(t *testing.T, a *app) *fcEmu {
 		emu = e
 	})
 	return emu
+}
+
+// newFCEmu starts an emulated runtime API and returns it and its address
+// (FC_RUNTIME_API's value). Its server is never closed (see startFCEmu).
+func newFCEmu() (*fcEmu, string) {
+	e := &fcEmu{queue: make(chan *fcInvocation), inflight: map[string]*fcInvocation{}, ready: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{version}/runtime/invocation/next", e.next)
+	mux.HandleFunc("POST /{version}/runtime/invocation/{id}/response", e.result(true))
+	mux.HandleFunc("POST /{version}/runtime/invocation/{id}/error", e.result(false))
+	srv := httptest.NewServer(mux)
+	return e, strings.TrimPrefix(srv.URL, "http://")
 }
 
 func (e *fcEmu) next(w http.ResponseWriter, r *http.Request) {

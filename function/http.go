@@ -13,7 +13,6 @@ import (
 
 	"github.com/cams-alert/cams-alert/function/action"
 	"github.com/cams-alert/cams-alert/function/alert"
-	"github.com/cams-alert/cams-alert/function/config"
 	"github.com/cams-alert/cams-alert/function/notify"
 	"github.com/cams-alert/cams-alert/function/receiver"
 	"github.com/cams-alert/cams-alert/function/silence"
@@ -47,7 +46,7 @@ func (a *app) serveAction(ctx context.Context, payload []byte) *events.HTTPTrigg
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return &events.HTTPTriggerResponse{StatusCode: http.StatusBadRequest, Body: "bad event\n"}
 	}
-	cfg, err := config.Load(a.lookup)
+	cfg, err := a.config()
 	var h *action.Handler
 	if err == nil {
 		h, err = action.New(action.Config{ActionURL: cfg.ActionURL, ActionSecret: cfg.ActionSecret,
