@@ -218,6 +218,33 @@ func TestActionsEndToEnd(t *testing.T) {
 		}
 	}
 	r.checkDelivered(t)
+
+	// Eight days later (by the wall clock silences are judged by) both
+	// silences have ended: a run of the same trigger notifies the two again.
+	later := r.app()
+	later.tune.now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+	emuApp.Store(later)
+	if err := os.Remove(filepath.Join(r.state, ledger.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	slackBefore = len(r.slack.Messages())
+	if sum, res = e.timer(t, at, creds); !res.ok {
+		t.Fatalf("third timer run failed: %s", res.body)
+	}
+	for _, a := range sum["alerts"].([]any) {
+		if s, _ := a.(map[string]any)["silenced"].(string); s != "" {
+			t.Errorf("still silenced after the silences ended: %v", a)
+		}
+	}
+	sent.Reset()
+	for _, m := range r.slack.Messages()[slackBefore:] {
+		sent.WriteString(m.BlockText())
+	}
+	for _, tmpl := range []string{"1100SHOP0001", "1100FLASH0002"} {
+		if !strings.Contains(sent.String(), tmpl) {
+			t.Errorf("the third run did not notify %s once its silence ended", tmpl)
+		}
+	}
 }
 
 // TestBinaryServesActions: the built binary under FC (FC_RUNTIME_API set,
