@@ -51,3 +51,21 @@ func TestDispatch(t *testing.T) {
 		t.Errorf("HTTP events made %d CAMS calls: they must never run a cycle", n)
 	}
 }
+
+// TestDryRunShowsNoToken: a dry run shows where the silence links go, with
+// a placeholder instead of a signed token (a token is a secret).
+func TestDryRunShowsNoToken(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.setenv("ACTION_URL", "https://alerts.example.com")
+	r.setenv("ACTION_SECRET", e2eActionSecret)
+	r.addSecret(e2eActionSecret)
+	_, stdout, stderr := r.runRaw(t, "run", "--dry-run", "--at", sampleAt)
+	out := stdout + stderr
+	if !strings.Contains(out, "https://alerts.example.com/silence?token=TOKEN") {
+		t.Errorf("the dry run shows no silence link:\n%s", out)
+	}
+	if n := strings.Count(out, "silence?token="); n != strings.Count(out, "silence?token=TOKEN") {
+		t.Errorf("the dry run shows a real token")
+	}
+}

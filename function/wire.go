@@ -76,7 +76,7 @@ func (a *app) channels(cfg *config.Config, set *rules.Set, dryRun bool, dry func
 	// the notifiers render whatever they are handed.
 	out := map[string]monitor.Channel{}
 	offers := &silence.Offers{ActionURL: cfg.ActionURL, Secret: cfg.ActionSecret,
-		SlackEnabled: cfg.SlackSigningSecret != "", Issued: time.Now()}
+		SlackEnabled: cfg.SlackSigningSecret != "", Issued: time.Now(), Preview: dryRun}
 	var errs []error
 	for name, c := range recv {
 		n, err := a.notifier(c, client, cfg.MessageLocale)

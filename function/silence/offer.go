@@ -35,7 +35,13 @@ type Offers struct {
 	SlackEnabled bool
 	// Issued is when the message is sent: links expire TokenTTL after it.
 	Issued time.Time
+	// Preview marks messages that are only shown (a dry run): their links
+	// carry a placeholder, not a usable token, since a token is a secret.
+	Preview bool
 }
+
+// PreviewToken stands for a link's token in a preview.
+const PreviewToken = "TOKEN"
 
 // request is the silence of exactly it for d.
 func request(it *alert.Item, templateName string, d time.Duration) Request {
@@ -70,7 +76,11 @@ func (o *Offers) DingTalk(it *alert.Item, templateName, locale string) []Offer {
 	var out []Offer
 	for _, d := range Offered {
 		q := u.Query()
-		q.Set("token", request(it, templateName, d).Sign(o.Secret, o.Issued))
+		tok := PreviewToken
+		if !o.Preview {
+			tok = request(it, templateName, d).Sign(o.Secret, o.Issued)
+		}
+		q.Set("token", tok)
 		link := *u
 		link.RawQuery = q.Encode()
 		out = append(out, Offer{Label: Label(d, locale), URL: link.String()})

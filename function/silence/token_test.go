@@ -146,6 +146,11 @@ func TestOffers(t *testing.T) {
 	if r, exp, err := Verify(secret, tok, t0.Add(time.Hour)); err != nil || r.TemplateName != "Black Friday" || !exp.Equal(t0.Add(TokenTTL)) {
 		t.Errorf("the link's token: %+v, %v, %v", r, exp, err)
 	}
+	preview := *o
+	preview.Preview = true
+	if dt := preview.DingTalk(it, "", "en"); len(dt) != 2 || !strings.HasSuffix(dt[0].URL, "?token="+PreviewToken) {
+		t.Errorf("a preview's links %+v: want the placeholder, not a token", dt)
+	}
 	for name, o := range map[string]*Offers{
 		"no ACTION_URL": {Secret: secret, SlackEnabled: true}, "nothing": {}, "nil": nil,
 	} {
