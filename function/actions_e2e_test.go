@@ -248,8 +248,9 @@ func TestActionsEndToEnd(t *testing.T) {
 }
 
 // TestBinaryServesActions: the built binary under FC (FC_RUNTIME_API set,
-// the process's own environment) answers HTTP trigger events: the DingTalk
-// page, its POST, an unknown path; and runs no cycle for them.
+// the process's own environment) answers HTTP trigger events while a run
+// holds the ledger lock: the DingTalk page, its POST, an unknown path; and
+// runs no cycle for them.
 func TestBinaryServesActions(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
@@ -289,6 +290,12 @@ func TestBinaryServesActions(t *testing.T) {
 		}
 		return resp
 	}
+	// A run holds the ledger lock: a click does not wait for it.
+	unlock, err := ledger.Lock(r.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
 	if resp := serve("GET", "/silence", map[string]string{"token": tok}, ""); resp.StatusCode != 200 || !strings.Contains(resp.Body, "Promo") {
 		t.Errorf("GET /silence: %d %s", resp.StatusCode, resp.Body)
 	}
