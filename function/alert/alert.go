@@ -87,6 +87,12 @@ type Problem struct {
 	Channel      string `json:"channel,omitempty"`
 	Code         string `json:"code"`
 	Message      string `json:"message"`
+	// Warning is set when the template was checked but the API's answer
+	// needed repair (e.g. buckets of another span dropped).
+	Warning bool `json:"warning,omitempty"`
+	// More > 0 makes this a fold line: that many further templates share
+	// Code (and Warning) and are listed only in the run summary's errors.
+	More int `json:"more,omitempty"`
 }
 
 // Key identifies the alert across runs: (rule, template, language[, button]).

@@ -81,7 +81,7 @@ func templateProblems(errs []Error, names cams.Names) []alert.Problem {
 		n := len(byCode[e.Code])
 		if n < maxListed {
 			out = append(out, alert.Problem{Template: e.Template, Code: e.Code, Message: e.Message,
-				TemplateName: names.Name(metrics.Key{Template: e.Template})})
+				TemplateName: names.Name(metrics.Key{Template: e.Template}), Warning: e.Warning})
 		}
 		if n == 0 {
 			order = append(order, e.Code)
@@ -89,13 +89,9 @@ func templateProblems(errs []Error, names cams.Names) []alert.Problem {
 		byCode[e.Code] = append(byCode[e.Code], e.Template)
 	}
 	for _, code := range order {
-		if rest := byCode[code][min(len(byCode[code]), maxListed):]; len(rest) > 0 {
-			what := "not checked for the same reason"
-			if warning[code] {
-				what = "checked with the same warning"
-			}
-			out = append(out, alert.Problem{Code: code, Message: fmt.Sprintf(
-				"and %d more templates %s (all are listed in the run summary's errors)", len(rest), what)})
+		if rest := len(byCode[code]) - maxListed; rest > 0 {
+			// The words are the messages' own: each locale renders the count.
+			out = append(out, alert.Problem{Code: code, Warning: warning[code], More: rest})
 		}
 	}
 	return out

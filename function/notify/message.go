@@ -477,12 +477,22 @@ func (cp *composer) push(m *Message) string {
 func ProblemText(c *locale.Catalog, p alert.Problem) string {
 	var s string
 	switch {
+	case p.More > 0:
+		key := "health.more"
+		if p.Warning {
+			key = "health.more.warning"
+		}
+		return c.N(key, p.More, "code", p.Code)
 	case p.Template != "":
 		tmpl := p.Template
 		if p.TemplateName != "" {
 			tmpl = p.TemplateName + " · " + tmpl
 		}
-		s = c.T("health.template", "template", tmpl)
+		key := "health.template"
+		if p.Warning {
+			key = "health.warning"
+		}
+		s = c.T(key, "template", tmpl)
 	case p.Channel != "":
 		s = c.T("health.channel", "channel", p.Channel)
 	default:

@@ -192,3 +192,34 @@ func TestDeliverResumes(t *testing.T) {
 		t.Errorf("sent %v, want [0 1 2]", sent)
 	}
 }
+
+// A health line is true for what happened: a warning says the template was
+// checked, an error that it was not; a fold line counts the rest in the
+// channel's own words.
+func TestProblemText(t *testing.T) {
+	warn := alert.Problem{Template: "1100B", TemplateName: "burst", Code: "Response.SpanMismatch", Message: "3 buckets dropped", Warning: true}
+	denied := alert.Problem{Template: "1100A", Code: "Ram.PermissionDeny", Message: "denied"}
+	cases := []struct {
+		tag  string
+		p    alert.Problem
+		want string
+	}{
+		{"en", warn, "template burst · 1100B was checked, with a warning: Response.SpanMismatch — 3 buckets dropped"},
+		{"zh-CN", warn, "模板 burst · 1100B 已检查，但有警告：Response.SpanMismatch — 3 buckets dropped"},
+		{"en", denied, "template 1100A could not be checked: Ram.PermissionDeny — denied"},
+		{"zh-CN", denied, "模板 1100A 未能检查：Ram.PermissionDeny — denied"},
+		{"en", alert.Problem{Code: "Unchecked", More: 2490},
+			"and 2490 more templates not checked for the same reason (Unchecked; all are listed in the run summary's errors)"},
+		{"en", alert.Problem{Code: "Response.SpanMismatch", More: 1, Warning: true},
+			"and 1 more template checked with the same warning (Response.SpanMismatch; all are listed in the run summary's errors)"},
+		{"zh-CN", alert.Problem{Code: "Unchecked", More: 5},
+			"另有 5 个模板因同样原因（Unchecked）未能检查，完整列表见运行摘要的 errors"},
+		{"zh-CN", alert.Problem{Code: "Response.SpanMismatch", More: 5, Warning: true},
+			"另有 5 个模板已检查，但有同样的警告（Response.SpanMismatch），完整列表见运行摘要的 errors"},
+	}
+	for _, tc := range cases {
+		if got := ProblemText(locale.Get(tc.tag), tc.p); got != tc.want {
+			t.Errorf("%s %+v:\n got %q\nwant %q", tc.tag, tc.p, got, tc.want)
+		}
+	}
+}
