@@ -200,16 +200,27 @@ func TestActionsEndToEnd(t *testing.T) {
 		!strings.Contains(silenced["dead-url-button 1100FLASH0002"], "DingTalk link") || len(silenced) != 2 {
 		t.Errorf("silenced in the summary: %v; want the two, naming who", silenced)
 	}
-	var sent strings.Builder
+	// The digests sent anyway end with a "Silenced" note naming the two,
+	// who silenced them and until when; no alert line names them.
+	var sent, held strings.Builder
 	for _, m := range r.slack.Messages()[slackBefore:] {
-		sent.WriteString(m.BlockText())
+		alerts, note, _ := strings.Cut(m.BlockText(), ":no_bell: *Silenced*")
+		sent.WriteString(alerts)
+		held.WriteString(note)
 	}
 	for _, m := range r.ding.Messages()[dingBefore:] {
-		sent.WriteString(m.Text)
+		alerts, note, _ := strings.Cut(m.Text, "#### 🔕 Silenced")
+		sent.WriteString(alerts)
+		held.WriteString(note)
 	}
 	for _, tmpl := range []string{"1100SHOP0001", "1100FLASH0002"} {
 		if strings.Contains(sent.String(), tmpl) {
 			t.Errorf("the second run notified silenced %s", tmpl)
+		}
+	}
+	for _, want := range []string{"1100SHOP0001", "read-rate-drop", "@bob", "1100FLASH0002", "dead-url-button", "DingTalk link", "until "} {
+		if !strings.Contains(held.String(), want) {
+			t.Errorf("the Silenced notes do not say %q:\n%s", want, held.String())
 		}
 	}
 	for _, tmpl := range []string{"1100DLV0006", "1100WEEK0003"} {

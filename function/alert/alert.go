@@ -95,6 +95,16 @@ type Problem struct {
 	More int `json:"more,omitempty"`
 }
 
+// Silenced is an alert that would have been notified but is held back by a
+// silence: digests sent anyway list it, so that a quiet alert is never
+// mistaken for a healthy one.
+type Silenced struct {
+	Item Item
+	// Reason says why and by whom (the silence's reason).
+	Reason string
+	Until  time.Time
+}
+
 // Key identifies the alert across runs: (rule, template, language[, button]).
 func (it *Item) Key() string {
 	k := it.Rule + "|" + it.Template + "|" + it.Language

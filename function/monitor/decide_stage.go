@@ -44,8 +44,8 @@ func (s *DecideStage) Silence(results []Result, at time.Time) {
 		if r.Silenced != "" {
 			continue
 		}
-		if reason, ok := set.Silenced(&r.Result, at); ok {
-			r.Silenced = reason
+		if sl := set.Silence(&r.Result, at); sl != nil {
+			r.Silenced, r.Silence = sl.Why(), sl
 		}
 	}
 }

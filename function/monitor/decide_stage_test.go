@@ -162,3 +162,30 @@ func TestSendStageHoldsBackWhatItCannotRecord(t *testing.T) {
 		t.Errorf("want only the health messages, naming the ledger:\n%v", text)
 	}
 }
+
+// An alert held back by a silence makes no message and no ledger entry of
+// its own; a digest sent anyway to a channel it would have reached lists it
+// (who, until when), and a channel it would not have reached does not.
+func TestSilencedRidesAlong(t *testing.T) {
+	r := newRig(t)
+	r.dl.Silences = []rules.Silence{{Template: "T9", Until: runAt(1).AddDate(0, 0, 30), Reason: "list cleanup by Slack @mei"}}
+	r.run(step{day: 1, alerts: []alertSpec{fire("to-quiet", "T9", 1)}})
+	r.run(step{day: 2, alerts: []alertSpec{fire("to-quiet", "T9", 1), fire("read-drop", "T1", 2)}, sent: 2, slack: 1, ding: 1,
+		has: map[string][]string{
+			"slack": {"Silenced", "T9", "to-quiet", "list cleanup by Slack @mei", "until Thu 3 Dec 09:00"},
+		},
+		// to-quiet never goes to ops-ding
+		hasNot: map[string][]string{"ding": {"T9"}}})
+	// read-drop goes to the default channels only: quiet hears nothing
+	r.run(step{day: 3, alerts: []alertSpec{fire("to-quiet", "T9", 1), fire("read-drop", "T1", 2)}, sent: 2, slack: 1, ding: 1,
+		hasNot: map[string][]string{"quiet": {"T9"}}})
+	led, err := ledger.Open(r.dir, runAt(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range led.Entries() {
+		if strings.Contains(e.Alert, "T9") {
+			t.Errorf("a silenced alert is in the ledger: %+v", e)
+		}
+	}
+}

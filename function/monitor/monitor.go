@@ -78,6 +78,8 @@ type Result struct {
 	// unknown.
 	TemplateName string
 	Silenced     string // silence reason, empty when not silenced
+	// Silence is the silence that mutes it, nil when none.
+	Silence *rules.Silence
 }
 
 // Error is a template that could not be checked, or a rule that could not

@@ -45,6 +45,9 @@ type sending struct {
 	failed    map[string]bool // channels whose digest failed
 	// healthFailed are channels whose health message failed in this run.
 	healthFailed map[string]bool
+	// toldSilenced are channels whose digest in this run listed the
+	// silenced alerts: a follow-up does not repeat them.
+	toldSilenced map[string]bool
 	// unwritable is why the ledger cannot record (nil while it can).
 	unwritable error
 }
@@ -52,7 +55,8 @@ type sending struct {
 // Run sends what dec left pending in led and fills sum's counts and errors.
 func (s *SendStage) Run(ctx context.Context, ev *Evaluation, led Ledger, dec *Decision, at time.Time, sum *Summary) {
 	r := &sending{SendStage: s, ev: ev, led: led, at: at, sum: sum, log: logger(s.Log), health: dec.Health,
-		problems: slices.Clone(dec.Problems), isDefault: map[string]bool{}, failed: map[string]bool{}, healthFailed: map[string]bool{}}
+		problems: slices.Clone(dec.Problems), isDefault: map[string]bool{}, failed: map[string]bool{}, healthFailed: map[string]bool{},
+		toldSilenced: map[string]bool{}}
 	for _, ch := range s.Default {
 		r.isDefault[ch] = true
 	}
@@ -148,6 +152,10 @@ func (r *sending) post(ctx context.Context, name string, entries []ledger.Entry,
 	}
 	d := r.digest(entries, health)
 	d.Learning = hello
+	if !r.toldSilenced[name] {
+		d.Silenced = r.silencedFor(name)
+		r.toldSilenced[name] = true
+	}
 	d.Actions = r.Channels[name].Actions
 	sctx, cancel := channelContext(ctx, later)
 	err := notify.Send(sctx, r.Channels[name].Notifier, d, r.Sleep)
@@ -196,6 +204,20 @@ func (r *sending) digest(entries []ledger.Entry, health []alert.Problem) *notify
 	}
 	d.Sort()
 	return d
+}
+
+// silencedFor lists the firing alerts of channel name that a silence held
+// back in this run.
+func (r *sending) silencedFor(name string) []alert.Silenced {
+	var out []alert.Silenced
+	for i := range r.ev.Results {
+		res := &r.ev.Results[i]
+		if res.Silence == nil || res.State != alert.Firing || !slices.Contains(res.Rule.Channels(r.Default), name) {
+			continue
+		}
+		out = append(out, alert.Silenced{Item: Item(res), Reason: res.Silence.Reason, Until: res.Silence.Until})
+	}
+	return out
 }
 
 // greetingKey is the ledger's alert key of a channel's greeting.

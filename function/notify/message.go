@@ -184,6 +184,10 @@ type Message struct {
 	HealthTitle string
 	Health      []string
 	Groups      []Group
+	// SilencedTitle heads Silenced; Silenced lines hold data: escape each
+	// whole.
+	SilencedTitle string
+	Silenced      []string
 }
 
 // Compose builds the message of d in the locale of c (English when nil).
@@ -203,6 +207,10 @@ func Compose(d *Digest, c *locale.Catalog) *Message {
 	m.Groups = cp.groups()
 	for _, p := range dd.Health {
 		m.Health = append(m.Health, ProblemText(c, p))
+	}
+	m.SilencedTitle = c.T("silenced.title")
+	for i := range dd.Silenced {
+		m.Silenced = append(m.Silenced, cp.silenced(&dd.Silenced[i]))
 	}
 	m.Period = cp.period()
 	m.Hello = cp.hello()
@@ -295,10 +303,7 @@ func (cp *composer) sentence(it *alert.Item, kind string) (head, text string) {
 		}
 		return metrics.Count(v)
 	}
-	metric := c.T("metric." + it.Metric)
-	if !c.Has("metric." + it.Metric) {
-		metric = strings.ReplaceAll(it.Metric, "_", " ")
-	}
+	metric := cp.metricName(it.Metric)
 	args := []string{"metric", metric, "value", strong(format(it.Value)),
 		"threshold", format(it.Threshold), "since", cp.when(it.Since)}
 	cond := it.Condition
@@ -468,6 +473,25 @@ func (cp *composer) push(m *Message) string {
 		return c.N("learning.push", cp.d.Learning.Templates)
 	}
 	return c.T("product")
+}
+
+// silenced renders one held-back alert: template · code · language, the
+// rule and its metric, the silence's reason (who) and until when.
+func (cp *composer) silenced(s *alert.Silenced) string {
+	it := &s.Item
+	g := Group{Template: it.Template, TemplateName: it.TemplateName, Language: it.Language}
+	plain := func(s string) string { return s }
+	return cp.c.T("silenced.line", "alert", g.Heading(plain, plain), "rule", it.Rule,
+		"metric", cp.metricName(it.Metric), "reason", s.Reason, "until", cp.c.DateTime(s.Until.In(cp.loc)))
+}
+
+// metricName is the metric's words, or its id made readable when the
+// catalog has none.
+func (cp *composer) metricName(id string) string {
+	if !cp.c.Has("metric." + id) {
+		return strings.ReplaceAll(id, "_", " ")
+	}
+	return cp.c.T("metric." + id)
 }
 
 // ProblemText renders a health problem in c's words, e.g. "template

@@ -38,6 +38,9 @@ type Digest struct {
 	// watched and from when the rules can judge them. A digest may carry
 	// only this.
 	Learning *Learning
+	// Silenced lists the alerts of this channel held back by a silence in
+	// this run. It never makes a digest on its own: it rides along.
+	Silenced []alert.Silenced
 	// Actions, when set, gives the links or buttons shown beside an alert
 	// (e.g. silence it).
 	Actions func(it *alert.Item) []Action

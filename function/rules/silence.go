@@ -10,8 +10,26 @@ import (
 // before its until. reason is the silence's reason (or a default naming its
 // expiry).
 func (s *Set) Silenced(r *Result, at time.Time) (reason string, ok bool) {
-	if r == nil || r.Rule == nil {
+	sl := s.Silence(r, at)
+	if sl == nil {
 		return "", false
+	}
+	return sl.Why(), true
+}
+
+// Why is the summary's word for an alert sl mutes: its reason and until when.
+func (sl *Silence) Why() string {
+	reason := sl.Reason
+	if reason == "" {
+		reason = "silenced"
+	}
+	return reason + " (until " + sl.Until.Format(time.RFC3339) + ")"
+}
+
+// Silence is the first silence in force at at that mutes r, nil when none.
+func (s *Set) Silence(r *Result, at time.Time) *Silence {
+	if r == nil || r.Rule == nil {
+		return nil
 	}
 	for i := range s.Silences {
 		sl := &s.Silences[i]
@@ -22,13 +40,9 @@ func (s *Set) Silenced(r *Result, at time.Time) (reason string, ok bool) {
 			!globOK(sl.Language, r.Key.Language) || !globOK(sl.Button, r.Button) {
 			continue
 		}
-		reason = sl.Reason
-		if reason == "" {
-			reason = "silenced"
-		}
-		return reason + " (until " + sl.Until.Format(time.RFC3339) + ")", true
+		return sl
 	}
-	return "", false
+	return nil
 }
 
 func globOK(glob, s string) bool {

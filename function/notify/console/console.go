@@ -81,6 +81,13 @@ func Render(d *notify.Digest, cat *locale.Catalog) string {
 			line("  " + lineText(&g.Lines[li]))
 		}
 	}
+	if len(m.Silenced) > 0 {
+		line("")
+		line("~ " + m.SilencedTitle)
+		for _, s := range m.Silenced {
+			line("  ~ " + s)
+		}
+	}
 	if len(d.Items) == 0 && len(d.Health) == 0 && d.Learning == nil {
 		line("(nothing to send)")
 	}

@@ -182,6 +182,13 @@ func Render(d *notify.Digest, cat *locale.Catalog, m Mentions, maxMessages int) 
 		g := &msg.Groups[i]
 		pieces = append(pieces, piece{text: groupText(g), unit: notify.Unit{Items: len(g.Lines)}})
 	}
+	if len(msg.Silenced) > 0 {
+		lines := []string{"#### 🔕 " + msg.SilencedTitle}
+		for _, s := range msg.Silenced {
+			lines = append(lines, "- "+esc(s, 500))
+		}
+		pieces = append(pieces, piece{text: strings.Join(lines, "\n\n")})
+	}
 	for i := range pieces {
 		if len(pieces[i].text) > budget {
 			pieces[i].text = notify.TruncateBytes(pieces[i].text, budget)

@@ -75,6 +75,8 @@ var en = map[string]string{
 	"meta.lasted": "lasted {duration}",
 	"meta.since":  "firing since {since}",
 
+	"silenced.title":          "Silenced",
+	"silenced.line":           "{alert} — {rule} ({metric}): {reason}, until {until}",
 	"health.title":            "Monitor health",
 	"health.template":         "template {template} could not be checked",
 	"health.warning":          "template {template} was checked, with a warning",
@@ -177,6 +179,8 @@ var zh = map[string]string{
 	"meta.lasted": "持续 {duration}",
 	"meta.since":  "告警始于 {since}",
 
+	"silenced.title":      "已静默",
+	"silenced.line":       "{alert} — {rule}（{metric}）：{reason}，静默至 {until}",
 	"health.title":        "监控异常",
 	"health.template":     "模板 {template} 未能检查",
 	"health.warning":      "模板 {template} 已检查，但有警告",

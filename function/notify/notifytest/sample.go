@@ -98,6 +98,11 @@ func Scenarios() []Scenario {
 		Volume: 9870, Since: day, Recent: []float64{0.0061, 0.0055, 0.0049, 0.0042}, Trend: "█▆▃▁"}
 
 	firing := digest(zeroClicks, clickRate, stopped, readDrop)
+	// held back by a silence from the chat: listed, never notified
+	muted := []alert.Silenced{{Item: alert.Item{Rule: "read-rate-drop", Template: "1100PROMO0004", TemplateName: "flash_sale_reminder",
+		Language: "id", Severity: "critical", State: alert.Firing, Condition: "drop", Metric: "read_rate", IsRate: true},
+		Reason: "list cleanup this week by Slack @mei (U024BE7LH)", Until: day.AddDate(0, 0, 3).Add(9 * time.Hour)}}
+	firing.Silenced = muted
 
 	var reminders []alert.Item
 	for _, it := range []alert.Item{readDrop, stopped} {
@@ -121,8 +126,11 @@ func Scenarios() []Scenario {
 	health := digest()
 	health.Health = []alert.Problem{
 		{Template: "1100SHOP0009", TemplateName: "cyber_monday_preview", Code: "Forbidden.RAM", Message: "User not authorized to operate on the specified resource."},
+		{Template: "1100BURST0004", Code: "Response.SpanMismatch", Message: "3 buckets dropped: 30m0s long, not DAILY buckets", Warning: true},
+		{Code: "Forbidden.RAM", More: 12},
 		{Channel: "ops-ding", Code: "310000", Message: "sign not match"},
 	}
+	health.Silenced = muted
 
 	learning := digest()
 	learning.Learning = &notify.Learning{Templates: 12, From: day.AddDate(0, 0, 7)}

@@ -129,12 +129,12 @@ body{margin:0;background:#f4f4f4;font-family:%s;color:#1d1c1d;-webkit-font-smoot
 
 // Slack: Lato (proportional) falling back to the system sans, 15px mrkdwn.
 const slackCSS = `.who{font-weight:900;font-size:15px}.who span{font-weight:400;color:#616061;font-size:12px;margin-left:6px}
-.hd{font-size:18px;font-weight:900;margin:6px 0}.ctx{font-size:12px;color:#616061;margin:4px 0}
+.hd{font-size:18px;font-weight:900;margin:6px 0}.ctx{font-size:12px;color:#616061;margin:4px 0;white-space:pre-wrap;word-wrap:break-word}
 .sec{font-size:15px;line-height:1.47;margin:8px 0;white-space:pre-wrap;word-wrap:break-word}
 hr{border:0;border-top:1px solid #ddd;margin:10px 0}a{color:#1264a3;text-decoration:none}`
 
 var slackEmoji = strings.NewReplacer(":red_circle:", "🔴", ":large_orange_circle:", "🟠", ":large_blue_circle:", "🔵",
-	":white_check_mark:", "✅", ":warning:", "⚠️", ":wave:", "👋")
+	":white_check_mark:", "✅", ":warning:", "⚠️", ":wave:", "👋", ":no_bell:", "🔕")
 
 var (
 	// Slack makes *…* bold at word boundaries only: after a space, an

@@ -210,6 +210,24 @@ func healthPieces(m *notify.Message) []piece {
 	return append(out, cur)
 }
 
+// silencedPiece is the small "Silenced" note after the alerts: one context
+// block, the least prominent, within Slack's limit.
+func silencedPiece(m *notify.Message) (piece, bool) {
+	if len(m.Silenced) == 0 {
+		return piece{}, false
+	}
+	text := ":no_bell: " + bold(m.SilencedTitle)
+	for _, s := range m.Silenced {
+		line := "• " + cut(Escape(strings.Join(strings.Fields(s), " ")), 500)
+		if units(text)+1+units(line) > MaxContextText {
+			break
+		}
+		text += "\n" + line
+	}
+	// a divider, as between templates: the note is about none of them
+	return piece{blocks: []slackgo.Block{slackgo.NewDividerBlock(), contextBlock(text)}}, true
+}
+
 // Render lays d out as Slack messages in cat's locale (English when nil): at
 // most maxMessages (≤ 0: the default), each with at most MaxBlocks blocks.
 // Data is escaped. It does not filter resolved items.
@@ -225,6 +243,9 @@ func Render(d *notify.Digest, cat *locale.Catalog, maxMessages int) []*slackgo.W
 	pieces = append(pieces, healthPieces(m)...)
 	for i := range m.Groups {
 		pieces = append(pieces, groupPieces(&m.Groups[i])...)
+	}
+	if p, ok := silencedPiece(m); ok {
+		pieces = append(pieces, p)
 	}
 	for i := range pieces {
 		pieces[i].unit.Size = len(pieces[i].blocks)
