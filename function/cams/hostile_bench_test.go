@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -115,7 +113,7 @@ func runHostile(tb testing.TB, tc hostileCase) hostileResult {
 	c.sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 
 	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	camstest.ResetPeakRSS()
 	var peak uint64
 	stop := make(chan struct{})
 	var sampler sync.WaitGroup
@@ -151,7 +149,7 @@ func runHostile(tb testing.TB, tc hostileCase) hostileResult {
 	res.elapsed = time.Since(start)
 	close(stop)
 	sampler.Wait()
-	res.peakHeap, res.peakRSS, res.requests = float64(peak), peakRSS(), srv.Requests()
+	res.peakHeap, res.peakRSS, res.requests = float64(peak), camstest.PeakRSS(), srv.Requests()
 	return res
 }
 
@@ -162,21 +160,6 @@ func heapInUse() uint64 {
 	copy(s, heapSamples)
 	rtmetrics.Read(s)
 	return s[0].Value.Uint64() + s[1].Value.Uint64()
-}
-
-// peakRSS is the process's VmHWM in bytes (0 when unknown).
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 func (tc hostileCase) check(tb testing.TB, r hostileResult) {

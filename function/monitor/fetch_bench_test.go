@@ -209,7 +209,7 @@ func runMemory(b testing.TB, url string, codes []string) memResult {
 	debug.FreeOSMemory() // what came before is garbage now: give it back
 	before := heapInUse()
 	gcBefore := readUint("/gc/cycles/total:gc-cycles")
-	resetPeakRSS()
+	camstest.ResetPeakRSS()
 	// The sampler keeps the highest heap in use of the whole run, and of
 	// each garbage collection cycle (the heap a cycle grows to before the
 	// next collection).
@@ -249,7 +249,7 @@ func runMemory(b testing.TB, url string, codes []string) memResult {
 	for _, e := range ev.Errors {
 		b.Errorf("template lost: %s", e)
 	}
-	rss := peakRSS()
+	rss := camstest.PeakRSS()
 	c.Close() // its connection pool is not Evaluate's: measure what Evaluate kept
 	runtime.GC()
 	runtime.GC()
@@ -285,25 +285,6 @@ func readUint(name string) uint64 {
 	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
-}
-
-// resetPeakRSS resets the kernel's peak RSS of this process (VmHWM), where
-// Linux allows it.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSS is VmHWM in bytes (0 when unknown).
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 // serverProcessEnv makes the test binary a camstest server for
